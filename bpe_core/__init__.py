@@ -1,0 +1,43 @@
+"""bpe_core: an exact, pure-Python BPE engine (classic and byte-level).
+
+>>> from bpe_core import train, Tokenizer
+>>> tok = train("the cat sat on the mat " * 20, vocab_size=270)
+>>> tok.decode(tok.encode("the cat"))
+'the cat'
+
+Modules, in the order a textbook would read them:
+
+* :mod:`~bpe_core.pretokenize` - cut text into words (whitespace, regex presets)
+* :mod:`~bpe_core.byte_symbols` - GPT-2's printable spelling of the 256 bytes
+* :mod:`~bpe_core.counting` - stream a corpus into word counts
+* :mod:`~bpe_core.trainer` - learn merges (one mechanism, two policies)
+* :mod:`~bpe_core.merging` - apply merges to a word
+* :mod:`~bpe_core.tokenizer` - encode, decode, batch, explain
+* :mod:`~bpe_core.serialization` - the native JSON format
+"""
+
+from .errors import BPEError, PatternError, SpecialTokenError, TokenizerFileError, TrainingCancelled
+from .pretokenize import PRESET_PATTERNS
+from .serialization import load_tokenizer, save_tokenizer
+from .tokenizer import BatchEncoding, MergeStep, Token, Tokenizer, TrainingReport, WordExplanation
+from .training import train
+
+__all__ = [
+    "BPEError",
+    "BatchEncoding",
+    "MergeStep",
+    "PRESET_PATTERNS",
+    "PatternError",
+    "SpecialTokenError",
+    "Token",
+    "Tokenizer",
+    "TokenizerFileError",
+    "TrainingCancelled",
+    "TrainingReport",
+    "WordExplanation",
+    "load_tokenizer",
+    "save_tokenizer",
+    "train",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,29 @@
+"""Errors raised by bpe_core.
+
+Every error is a sentence a user can act on: what was wrong, the value seen,
+and what to do.  They all derive from :class:`BPEError` (a ``ValueError``), so
+``except BPEError`` catches anything the engine reports about its input.
+"""
+
+
+class BPEError(ValueError):
+    """Base class: the input (text, pattern, file, argument) cannot be used."""
+
+
+class PatternError(BPEError):
+    """A pre-tokenizer pattern is invalid, or took too long on some text."""
+
+
+class SpecialTokenError(BPEError):
+    """Text holds a special token that the caller did not allow (or forbid)."""
+
+
+class TokenizerFileError(BPEError):
+    """A saved tokenizer file is corrupt, truncated, foreign or unsupported."""
+
+
+class TrainingCancelled(Exception):
+    """Training was stopped on request; nothing was produced.
+
+    Not a ``BPEError``: nothing was wrong with the input.
+    """

@@ -1,0 +1,198 @@
+"""Pre-tokenization: cut text into the words that BPE works inside.
+
+BPE never merges across a word boundary, so the pre-tokenizer decides what
+a "word" is.  Two families:
+
+* ``whitespace`` (classic BPE, Sennrich et al.): ``str.split()``, punctuation
+  stays attached, exactly as the teaching code does.
+
+  >>> PreTokenizer.create("whitespace").split("Hello, world!")
+  ['Hello,', 'world!']
+
+* a regular expression (byte-level BPE, GPT-2 / tiktoken): every match is a
+  word.  Presets hold the exact published patterns; a custom pattern is
+  compiled with the ``regex`` module and run under a timeout, so a pattern
+  that backtracks catastrophically cannot hang the process.
+
+  >>> PreTokenizer.create("gpt2").split("Hello, world!")
+  ['Hello', ',', ' world', '!']
+
+Special tokens are cut out *before* pre-tokenization (see
+:class:`SpecialTokenSplitter`), so they are never split and never merged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import regex
+
+from .errors import PatternError
+
+#: Published pre-tokenizer patterns, by preset name.
+PRESET_PATTERNS: dict[str, str] = {
+    # GPT-2's original pattern; also Hugging Face's ByteLevel(use_regex=True).
+    "gpt2": r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
+    # tiktoken's cl100k_base (GPT-3.5 / GPT-4).
+    "cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+    # tiktoken's o200k_base (GPT-4o).
+    "o200k": "|".join(
+        [
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""\p{N}{1,3}""",
+            r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+            r"""\s*[\r\n]+""",
+            r"""\s+(?!\S)""",
+            r"""\s+""",
+        ]
+    ),
+}
+
+#: The classic pre-tokenizer's name (not a regex: ``str.split()``).
+WHITESPACE = "whitespace"
+
+#: Seconds a custom pattern may spend on one piece of text.
+CUSTOM_PATTERN_TIMEOUT = 2.0
+
+_CUSTOM_PATTERN_MAX_LENGTH = 10_000
+
+
+def describe_presets() -> str:
+    """One line naming the valid pattern choices, for error messages."""
+    return ", ".join(sorted(PRESET_PATTERNS)) + " or a custom regex"
+
+
+@dataclass(frozen=True)
+class PreTokenizer:
+    """Splits text into words, with their character offsets.
+
+    ``name`` is ``"whitespace"``, a preset name, or ``"custom"``;
+    ``pattern`` is the regex source (``None`` for whitespace).
+    """
+
+    name: str
+    pattern: str | None
+    _compiled: object = None
+    _timeout: float | None = None
+
+    @classmethod
+    def create(cls, pattern: str | None) -> "PreTokenizer":
+        """Build from ``"whitespace"``, a preset name, or a regex source.
+
+        >>> PreTokenizer.create("cl100k").name
+        'cl100k'
+        >>> PreTokenizer.create(r"\\w+|\\W").split("a+b")
+        ['a', '+', 'b']
+        """
+        if pattern is None or pattern == WHITESPACE:
+            return cls(WHITESPACE, None)
+        if pattern in PRESET_PATTERNS:
+            source = PRESET_PATTERNS[pattern]
+            return cls(pattern, source, regex.compile(source), None)
+        for name, source in PRESET_PATTERNS.items():
+            if pattern == source:
+                return cls(name, source, regex.compile(source), None)
+        return cls("custom", pattern, _compile_custom(pattern), CUSTOM_PATTERN_TIMEOUT)
+
+    @property
+    def is_whitespace(self) -> bool:
+        return self._compiled is None
+
+    def split(self, text: str) -> list[str]:
+        """The words of ``text``, in order (no empty words)."""
+        if self._compiled is None:
+            return text.split()
+        try:
+            if self._timeout is None:
+                return self._compiled.findall(text)
+            return [m.group(0) for m in self._compiled.finditer(text, timeout=self._timeout) if m.group(0)]
+        except TimeoutError:
+            raise _timeout_error(self.pattern, text) from None
+
+    def split_with_offsets(self, text: str) -> Iterator[tuple[str, int]]:
+        """Yield ``(word, start)`` pairs, ``start`` a character offset into ``text``.
+
+        >>> list(PreTokenizer.create("whitespace").split_with_offsets(" ab  c"))
+        [('ab', 1), ('c', 5)]
+        """
+        if self._compiled is None:
+            position = 0
+            for word in text.split():
+                start = text.index(word, position)
+                position = start + len(word)
+                yield word, start
+            return
+        try:
+            for match in self._compiled.finditer(text, timeout=self._timeout):
+                if match.end() > match.start():
+                    yield match.group(0), match.start()
+        except TimeoutError:
+            raise _timeout_error(self.pattern, text) from None
+
+
+def _compile_custom(pattern: str):
+    if not isinstance(pattern, str) or not pattern:
+        raise PatternError(f"pattern must be a non-empty string: {describe_presets()}; got {pattern!r}")
+    if len(pattern) > _CUSTOM_PATTERN_MAX_LENGTH:
+        raise PatternError(
+            f"custom pattern is {len(pattern)} characters long; the limit is {_CUSTOM_PATTERN_MAX_LENGTH}"
+        )
+    try:
+        compiled = regex.compile(pattern)
+    except regex.error as exc:
+        raise PatternError(
+            f"pattern {pattern!r} is neither a preset ({', '.join(sorted(PRESET_PATTERNS))}) "
+            f"nor a valid regular expression: {exc}"
+        ) from None
+    return compiled
+
+
+def _timeout_error(pattern: str | None, text: str) -> PatternError:
+    sample = text[:40] + ("..." if len(text) > 40 else "")
+    return PatternError(
+        f"pattern {pattern!r} took more than {CUSTOM_PATTERN_TIMEOUT:g} s on the text {sample!r} "
+        f"({len(text)} characters) and was stopped; it probably backtracks catastrophically "
+        f"(nested quantifiers such as (a+)+). Simplify it or use a preset: {', '.join(sorted(PRESET_PATTERNS))}"
+    )
+
+
+class SpecialTokenSplitter:
+    """Cuts text at special-token strings, so they never reach the pre-tokenizer.
+
+    >>> list(SpecialTokenSplitter(["<|end|>"]).split("a<|end|>b"))
+    [('a', False), ('<|end|>', True), ('b', False)]
+
+    Longer specials win over shorter ones that start at the same place.
+    """
+
+    def __init__(self, special_tokens):
+        self.special_tokens = list(special_tokens)
+        if self.special_tokens:
+            ordered = sorted(set(self.special_tokens), key=len, reverse=True)
+            self._regex = regex.compile("|".join(regex.escape(s) for s in ordered))
+        else:
+            self._regex = None
+
+    def split(self, text: str) -> Iterator[tuple[str, bool]]:
+        """Yield ``(segment, is_special)`` in order; empty segments are skipped."""
+        if self._regex is None:
+            if text:
+                yield text, False
+            return
+        position = 0
+        for match in self._regex.finditer(text):
+            if match.start() > position:
+                yield text[position : match.start()], False
+            yield match.group(0), True
+            position = match.end()
+        if position < len(text):
+            yield text[position:], False
+
+    def first_in(self, text: str) -> str | None:
+        """The first special token found in ``text``, or ``None``."""
+        if self._regex is None:
+            return None
+        match = self._regex.search(text)
+        return match.group(0) if match else None

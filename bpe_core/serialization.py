@@ -1,0 +1,131 @@
+"""The native file format: one versioned JSON document per tokenizer.
+
+It holds everything needed to rebuild an identical tokenizer (mode,
+pattern, special tokens, vocabulary, merges) plus the training report::
+
+    {"format": "bpe_core.tokenizer", "version": 1, "mode": "byte_level",
+     "pattern": {"name": "gpt2", "regex": "..."}, "special_tokens": [...],
+     "unk_token": null, "vocab": {"!": 0, ...}, "merges": [["Ġ", "t"], ...],
+     "training": {...}}
+
+Saving is atomic: the document goes to a temporary file in the same
+directory, is flushed to disk, then renamed over the target, so a reader
+sees the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import BPEError, TokenizerFileError
+from .tokenizer import Tokenizer, TrainingReport
+
+FORMAT_NAME = "bpe_core.tokenizer"
+FORMAT_VERSION = 1
+
+
+def tokenizer_to_dict(tokenizer: Tokenizer) -> dict:
+    return {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "mode": tokenizer.mode,
+        "pattern": {"name": tokenizer.pattern_name, "regex": tokenizer.pre_tokenizer.pattern},
+        "special_tokens": list(tokenizer.special_tokens),
+        "unk_token": tokenizer.unk_token,
+        "vocab": tokenizer.vocab,
+        "merges": [list(pair) for pair in tokenizer.merges],
+        "training": tokenizer.training.to_dict() if tokenizer.training else None,
+    }
+
+
+def tokenizer_from_dict(document: dict, source: str = "<memory>") -> Tokenizer:
+    """Rebuild a tokenizer; any problem is a :class:`TokenizerFileError` naming ``source``."""
+
+    def fail(problem: str) -> TokenizerFileError:
+        return TokenizerFileError(f"{source}: {problem}")
+
+    if not isinstance(document, dict):
+        raise fail(f"expected a JSON object, found {type(document).__name__}")
+    if document.get("format") != FORMAT_NAME:
+        raise fail(
+            f"not a bpe_core tokenizer file (format is {document.get('format')!r}, expected {FORMAT_NAME!r}); "
+            "to read a Hugging Face tokenizer.json or a tiktoken file, import it instead"
+        )
+    version = document.get("version")
+    if version != FORMAT_VERSION:
+        raise fail(f"format version {version!r} is not supported (this bpe_core reads version {FORMAT_VERSION})")
+    for key, kind in (("mode", str), ("pattern", dict), ("special_tokens", list), ("vocab", dict), ("merges", list)):
+        if not isinstance(document.get(key), kind):
+            raise fail(f"field {key!r} is missing or is not a {kind.__name__}")
+    merges = document["merges"]
+    for rank, pair in enumerate(merges):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            raise fail(f"merge #{rank} must be a pair of strings, found {pair!r}")
+    training = document.get("training")
+    report = None
+    if training is not None:
+        try:
+            report = TrainingReport(**training)
+        except TypeError as exc:
+            raise fail(f"field 'training' is malformed: {exc}") from None
+    pattern = document["pattern"]
+    try:
+        return Tokenizer(
+            mode=document["mode"],
+            vocab=document["vocab"],
+            merges=[tuple(pair) for pair in merges],
+            pattern=pattern.get("name") if pattern.get("name") not in (None, "custom") else pattern.get("regex"),
+            special_tokens=document["special_tokens"],
+            unk_token=document.get("unk_token"),
+            training=report,
+        )
+    except BPEError as exc:
+        raise fail(str(exc)) from None
+
+
+def save_tokenizer(tokenizer: Tokenizer, path: str | os.PathLike) -> Path:
+    """Write ``tokenizer`` to ``path`` atomically; returns the path."""
+    path = Path(path)
+    text = json.dumps(tokenizer_to_dict(tokenizer), ensure_ascii=False, indent=None, separators=(",", ":"))
+    write_atomically(path, text.encode("utf-8"))
+    return path
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers never see a partial file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def load_tokenizer(path: str | os.PathLike) -> Tokenizer:
+    """Read a tokenizer saved by :func:`save_tokenizer`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TokenizerFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise TokenizerFileError(f"{path}: not UTF-8 text, so not a tokenizer file") from None
+    except json.JSONDecodeError as exc:
+        raise TokenizerFileError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+            "the file may be truncated or corrupt"
+        ) from None
+    return tokenizer_from_dict(document, str(path))

@@ -1,0 +1,553 @@
+"""The tokenizer: a trained (or loaded) BPE model and everything it can do.
+
+>>> from bpe_core import train
+>>> tok = train("low lower newest widest " * 5, mode="byte_level", vocab_size=270)
+>>> ids = tok.encode("lowest")
+>>> tok.decode(ids)
+'lowest'
+
+A :class:`Tokenizer` holds its vocabulary (token string -> id), its merges
+in rank order, its pre-tokenizer pattern and its special tokens.  The pipeline
+is the one the field names: special tokens are cut out first, the
+pre-tokenizer splits the rest into words, and the BPE model
+(:func:`~bpe_core.merging.apply_merges`) turns each word into tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Collection, Iterable, Literal
+
+from .byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
+from .errors import BPEError, SpecialTokenError
+from .merging import apply_merges
+from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter
+from .trainer import END_OF_WORD
+
+Mode = Literal["classic", "byte_level"]
+MODES = ("byte_level", "classic")
+SpecialPolicy = Literal["all"] | Collection[str]
+
+_CACHE_LIMIT = 200_000
+
+
+@dataclass
+class Token:
+    """One token of an encoded text.
+
+    ``token`` is the vocabulary entry as stored (``'Ġworld'``,
+    ``'low</w>'``); ``text`` is what its bytes read as (undecodable partial
+    characters shown as ``\\xNN``); ``start``/``end`` are character offsets
+    into the input (a token holding part of a character covers all of it).
+    """
+
+    id: int
+    token: str
+    text: str
+    start: int
+    end: int
+    special: bool = False
+    unknown: bool = False
+
+
+@dataclass
+class BatchEncoding:
+    """Ids of several texts, truncated and padded to one length on request.
+
+    ``attention_mask[i][j]`` is 1 for a real token and 0 for padding: a model
+    must not attend to pad tokens (left padding is what decoder-only models
+    need when generating: the next token follows the last real one).
+    """
+
+    input_ids: list[list[int]]
+    attention_mask: list[list[int]]
+    lengths: list[int]  # tokens per text before truncation
+    truncated: list[bool]
+    padding_side: str = "right"
+    pad_token_id: int | None = None
+
+
+@dataclass
+class MergeStep:
+    """One merge applied while encoding a word."""
+
+    rank: int
+    left: str
+    right: str
+    merged: str
+    symbols: list[str]  # the word's symbols after this merge
+
+
+@dataclass
+class WordExplanation:
+    """How one pre-tokenized word became tokens, merge by merge."""
+
+    word: str
+    start: int
+    symbols: list[str]  # the initial spelling (characters + </w>, or bytes)
+    steps: list[MergeStep]
+    tokens: list[str]
+    ids: list[int]
+    special: bool = False
+
+
+@dataclass
+class TrainingReport:
+    """What a training run did (kept in the saved tokenizer)."""
+
+    mode: str
+    requested_vocab_size: int | None
+    requested_merges: int | None
+    min_frequency: int
+    merges_learned: int
+    stop_reason: str
+    corpus_bytes: int
+    words: int
+    distinct_words: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Tokenizer:
+    """A BPE tokenizer (``mode`` ``"byte_level"`` or ``"classic"``)."""
+
+    def __init__(
+        self,
+        *,
+        mode: Mode,
+        vocab: dict[str, int],
+        merges: Iterable[tuple[str, str]],
+        pattern: str | None = None,
+        special_tokens: Iterable[str] = (),
+        unk_token: str | None = None,
+        training: TrainingReport | None = None,
+    ):
+        if mode not in MODES:
+            raise BPEError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+        self.mode: Mode = mode
+        if mode == "classic":
+            if pattern not in (None, WHITESPACE):
+                raise BPEError(
+                    f"classic BPE splits words on whitespace; pattern {pattern!r} is not supported "
+                    "(use mode='byte_level' for regex pre-tokenization)"
+                )
+            pattern = WHITESPACE
+        elif pattern in (None, WHITESPACE):
+            raise BPEError(
+                "byte-level BPE needs a regex pre-tokenizer that keeps spaces: "
+                "'gpt2', 'cl100k', 'o200k' or a custom regex"
+            )
+        self.pre_tokenizer = PreTokenizer.create(pattern)
+        self.vocab: dict[str, int] = dict(vocab)
+        self.merges: list[tuple[str, str]] = [tuple(m) for m in merges]
+        self.special_tokens: dict[str, int] = {}
+        for special in special_tokens:
+            if special not in self.vocab:
+                raise BPEError(f"special token {special!r} is not in the vocabulary")
+            self.special_tokens[special] = self.vocab[special]
+        self.unk_token = unk_token
+        self.training = training
+        self._check_and_index()
+        self._splitters: dict[frozenset, SpecialTokenSplitter] = {}
+        self._cache: dict[str, list[int]] = {}
+
+    # --- construction helpers ----------------------------------------------
+
+    def _check_and_index(self) -> None:
+        self.id_to_token: dict[int, str] = {}
+        for token, token_id in self.vocab.items():
+            if not isinstance(token_id, int) or token_id < 0:
+                raise BPEError(f"token {token!r} has an invalid id {token_id!r}")
+            if token_id in self.id_to_token:
+                raise BPEError(
+                    f"id {token_id} is given to both {self.id_to_token[token_id]!r} and {token!r}"
+                )
+            self.id_to_token[token_id] = token
+        self.merge_ranks: dict[tuple[int, int], tuple[int, int]] = {}
+        for rank, (left, right) in enumerate(self.merges):
+            for part in (left, right, left + right):
+                if part not in self.vocab:
+                    raise BPEError(f"merge #{rank} ({left!r}, {right!r}) uses {part!r}, which is not in the vocabulary")
+            key = (self.vocab[left], self.vocab[right])
+            if key not in self.merge_ranks:  # a repeated merge keeps its first rank
+                self.merge_ranks[key] = (rank, self.vocab[left + right])
+        if self.mode == "byte_level":
+            missing = [s for s in BYTE_TO_SYMBOL if s not in self.vocab]
+            if missing:
+                raise BPEError(
+                    f"a byte-level vocabulary must hold all 256 byte symbols; {len(missing)} are missing "
+                    f"(for example {missing[0]!r})"
+                )
+            self._byte_ids = [self.vocab[s] for s in BYTE_TO_SYMBOL]
+            self._symbol_ids = None
+        else:
+            if self.unk_token is None:
+                raise BPEError("a classic tokenizer needs an unk_token for characters never seen in training")
+            if self.unk_token not in self.vocab:
+                raise BPEError(f"unk_token {self.unk_token!r} is not in the vocabulary")
+            if END_OF_WORD not in self.vocab:
+                raise BPEError(f"a classic vocabulary must hold the end-of-word symbol {END_OF_WORD!r}")
+            self._byte_ids = None
+            self._unk_id = self.vocab[self.unk_token]
+            self._end_of_word_id = self.vocab[END_OF_WORD]
+
+    # --- the vocabulary ------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @property
+    def pattern(self) -> str:
+        """The pre-tokenizer: ``'whitespace'`` or the regex source."""
+        return self.pre_tokenizer.pattern or WHITESPACE
+
+    @property
+    def pattern_name(self) -> str:
+        """``'whitespace'``, ``'gpt2'``, ``'cl100k'``, ``'o200k'`` or ``'custom'``."""
+        return self.pre_tokenizer.name
+
+    def token_to_id(self, token: str) -> int | None:
+        return self.vocab.get(token)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes a token stands for (a special token: its UTF-8 text).
+
+        >>> from bpe_core import train
+        >>> train("ab ab", vocab_size=258).token_bytes(256)
+        b'ab'
+        """
+        token = self._token(token_id)
+        if token in self.special_tokens or self.mode == "classic":
+            if self.mode == "classic" and token not in self.special_tokens and token != self.unk_token:
+                token = token.replace(END_OF_WORD, " ")
+            return token.encode("utf-8")
+        return bytes(SYMBOL_TO_BYTE[s] for s in token)
+
+    def readable(self, token_id: int) -> str:
+        """A token as text; partial UTF-8 characters show as ``\\xNN``.
+
+        >>> from bpe_core import train
+        >>> tok = train("中文", vocab_size=300)
+        >>> [tok.readable(i) for i in tok.encode("中")]
+        ['中']
+        """
+        if self.mode == "classic":
+            return self._token(token_id)
+        return self.token_bytes(token_id).decode("utf-8", errors="backslashreplace")
+
+    def _token(self, token_id: int) -> str:
+        try:
+            return self.id_to_token[token_id]
+        except (KeyError, TypeError):
+            raise BPEError(
+                f"token id {token_id!r} is not in the vocabulary (valid ids: 0 to {max(self.id_to_token)})"
+            ) from None
+
+    # --- encoding -----------------------------------------------------------
+
+    def encode(
+        self,
+        text: str,
+        *,
+        allowed_special: SpecialPolicy = (),
+        disallowed_special: SpecialPolicy = "all",
+    ) -> list[int]:
+        """Token ids of ``text``.
+
+        Special-token strings in ``text`` follow tiktoken's policy: those in
+        ``allowed_special`` become their special token; those in
+        ``disallowed_special`` (default: all not allowed) raise
+        :class:`SpecialTokenError`; any others are encoded as plain text.
+        """
+        ids: list[int] = []
+        for segment, _start, is_special in self._segments(text, allowed_special, disallowed_special):
+            if is_special:
+                ids.append(self.special_tokens[segment])
+            else:
+                ids += self._encode_ordinary(segment)
+        return ids
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Ids of ``text`` with special-token strings treated as plain text."""
+        return self._encode_ordinary(_checked_text(text))
+
+    def count_tokens(self, text: str, **special_policy) -> int:
+        return len(self.encode(text, **special_policy))
+
+    def _encode_ordinary(self, text: str) -> list[int]:
+        ids: list[int] = []
+        cache = self._cache
+        word_ids = self._word_ids
+        for word in self.pre_tokenizer.split(text):
+            cached = cache.get(word)
+            if cached is None:
+                cached = word_ids(word)
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[word] = cached
+            ids += cached
+        return ids
+
+    def _initial_ids(self, word: str) -> list[int]:
+        """The word spelled as initial symbol ids (bytes, or characters + </w>)."""
+        if self._byte_ids is not None:
+            byte_ids = self._byte_ids
+            try:
+                return [byte_ids[b] for b in word.encode("utf-8")]
+            except UnicodeEncodeError as exc:
+                raise _surrogate_error(word, exc) from None
+        vocab = self.vocab
+        unk = self._unk_id
+        return [vocab.get(ch, unk) for ch in word] + [self._end_of_word_id]
+
+    def _word_ids(self, word: str, trace: list | None = None) -> list[int]:
+        return apply_merges(
+            self._initial_ids(word), self.merge_ranks, monotonic=self.mode == "classic", trace=trace
+        )
+
+    def _segments(self, text: str, allowed_special: SpecialPolicy, disallowed_special: SpecialPolicy):
+        """Yield ``(segment, start, is_special)`` after applying the special-token policy."""
+        text = _checked_text(text)
+        allowed = self._resolve_specials(allowed_special, "allowed_special")
+        if disallowed_special == "all":
+            disallowed = frozenset(self.special_tokens) - allowed
+        else:
+            disallowed = self._resolve_specials(disallowed_special, "disallowed_special")
+        if disallowed:
+            found = self._splitter(disallowed).first_in(text)
+            if found is not None:
+                raise SpecialTokenError(
+                    f"the text contains the special token {found!r} (at character {text.index(found)}), "
+                    f"which is disallowed. To encode it as the special token, pass "
+                    f"allowed_special={{{found!r}}} (or 'all'); to encode it as plain text, pass "
+                    f"disallowed_special=() (or a set without it)."
+                )
+        start = 0
+        for segment, is_special in self._splitter(allowed).split(text):
+            yield segment, start, is_special
+            start += len(segment)
+
+    def _resolve_specials(self, policy: SpecialPolicy, argument: str) -> frozenset:
+        if policy == "all":
+            return frozenset(self.special_tokens)
+        if isinstance(policy, str):
+            raise BPEError(f"{argument} must be 'all' or a collection of special tokens, not the string {policy!r}")
+        chosen = frozenset(policy)
+        unknown = chosen - self.special_tokens.keys()
+        if unknown:
+            known = ", ".join(repr(s) for s in self.special_tokens) or "none"
+            raise SpecialTokenError(
+                f"{argument} names {sorted(unknown)!r}, which are not special tokens of this tokenizer "
+                f"(its special tokens: {known})"
+            )
+        return chosen
+
+    def _splitter(self, specials: frozenset) -> SpecialTokenSplitter:
+        splitter = self._splitters.get(specials)
+        if splitter is None:
+            splitter = self._splitters[specials] = SpecialTokenSplitter(sorted(specials))
+        return splitter
+
+    def encode_tokens(
+        self,
+        text: str,
+        *,
+        allowed_special: SpecialPolicy = (),
+        disallowed_special: SpecialPolicy = "all",
+    ) -> list[Token]:
+        """Encode ``text`` into :class:`Token` records (id, strings, offsets).
+
+        >>> from bpe_core import train
+        >>> tok = train("hello hello", vocab_size=300)
+        >>> [(t.token, t.start, t.end) for t in tok.encode_tokens("hello you")][:2]
+        [('hello', 0, 5), ('Ġ', 5, 6)]
+        """
+        tokens: list[Token] = []
+        for segment, segment_start, is_special in self._segments(text, allowed_special, disallowed_special):
+            if is_special:
+                token_id = self.special_tokens[segment]
+                tokens.append(Token(token_id, segment, segment, segment_start, segment_start + len(segment), special=True))
+                continue
+            for word, word_start in self.pre_tokenizer.split_with_offsets(segment):
+                tokens += self._word_tokens(word, segment_start + word_start, self._word_ids(word))
+        return tokens
+
+    def _word_tokens(self, word: str, start: int, ids: list[int]) -> list[Token]:
+        """Attach strings and character offsets to the ids of one word."""
+        result = []
+        if self.mode == "classic":
+            position = 0
+            for token_id in ids:
+                token = self.id_to_token[token_id]
+                unknown = token_id == self._unk_id
+                width = 1 if unknown else len(token.replace(END_OF_WORD, ""))
+                result.append(Token(token_id, token, word[position : position + width], start + position,
+                                    start + position + width, unknown=unknown))
+                position += width
+            return result
+        # Byte-level: map each token's byte span back to the characters it touches.
+        char_of_byte = [i for i, ch in enumerate(word) for _ in range(len(ch.encode("utf-8")))]
+        byte_position = 0
+        for token_id in ids:
+            data = self.token_bytes(token_id)
+            first = char_of_byte[byte_position]
+            last = char_of_byte[byte_position + len(data) - 1]
+            result.append(Token(token_id, self.id_to_token[token_id], data.decode("utf-8", "backslashreplace"),
+                                start + first, start + last + 1))
+            byte_position += len(data)
+        return result
+
+    def encode_batch(
+        self,
+        texts: list[str],
+        *,
+        max_length: int | None = None,
+        padding: Literal["longest", "max_length"] | None = None,
+        pad_token: str | None = None,
+        padding_side: Literal["left", "right"] = "right",
+        truncation_side: Literal["left", "right"] = "right",
+        allowed_special: SpecialPolicy = (),
+        disallowed_special: SpecialPolicy = "all",
+    ) -> BatchEncoding:
+        """Encode several texts; truncate to ``max_length``; pad to one length.
+
+        Decoder-only models generating text want ``padding_side="left"``:
+
+        >>> from bpe_core import train
+        >>> tok = train("ab ab abc", vocab_size=300, special_tokens=["<pad>"])
+        >>> batch = tok.encode_batch(["ab", "ab ab"], padding="longest", padding_side="left")
+        >>> batch.attention_mask
+        [[0, 1], [1, 1]]
+        """
+        if padding_side not in ("left", "right") or truncation_side not in ("left", "right"):
+            raise BPEError(f"padding_side and truncation_side must be 'left' or 'right'; got {padding_side!r}, {truncation_side!r}")
+        if padding not in (None, "longest", "max_length"):
+            raise BPEError(f"padding must be None, 'longest' or 'max_length'; got {padding!r}")
+        if max_length is not None and max_length < 1:
+            raise BPEError(f"max_length must be at least 1; got {max_length}")
+        if padding == "max_length" and max_length is None:
+            raise BPEError("padding='max_length' needs max_length; pass max_length=N or use padding='longest'")
+        pad_id = self._pad_id(pad_token) if padding else None
+        rows, lengths, truncated = [], [], []
+        for text in texts:
+            ids = self.encode(text, allowed_special=allowed_special, disallowed_special=disallowed_special)
+            lengths.append(len(ids))
+            cut = max_length is not None and len(ids) > max_length
+            if cut:
+                ids = ids[:max_length] if truncation_side == "right" else ids[len(ids) - max_length :]
+            truncated.append(cut)
+            rows.append(ids)
+        width = max_length if padding == "max_length" else max((len(r) for r in rows), default=0)
+        input_ids, attention_mask = [], []
+        for ids in rows:
+            missing = width - len(ids) if padding else 0
+            pad, ones = [pad_id] * missing, [1] * len(ids)
+            if padding_side == "left":
+                input_ids.append(pad + ids)
+                attention_mask.append([0] * missing + ones)
+            else:
+                input_ids.append(ids + pad)
+                attention_mask.append(ones + [0] * missing)
+        return BatchEncoding(input_ids, attention_mask, lengths, truncated, padding_side, pad_id)
+
+    def _pad_id(self, pad_token: str | None) -> int:
+        if pad_token is None:
+            for candidate in ("<pad>", "[PAD]", "<|pad|>"):
+                if candidate in self.special_tokens:
+                    return self.special_tokens[candidate]
+            known = ", ".join(repr(s) for s in self.special_tokens) or "none"
+            raise BPEError(
+                f"padding needs a pad token and this tokenizer has none named <pad> (its special tokens: {known}); "
+                "pass pad_token=..., or train with special_tokens=['<pad>']"
+            )
+        if pad_token not in self.vocab:
+            raise BPEError(f"pad_token {pad_token!r} is not in the vocabulary; train with special_tokens=[{pad_token!r}]")
+        return self.vocab[pad_token]
+
+    # --- decoding -----------------------------------------------------------
+
+    def decode_bytes(self, ids: Iterable[int]) -> bytes:
+        return b"".join(self.token_bytes(i) for i in ids)
+
+    def decode(self, ids: Iterable[int], errors: Literal["replace", "strict"] = "replace") -> str:
+        """Text of ``ids``.  Bytes that are not valid UTF-8 become U+FFFD, or
+        raise with ``errors="strict"``.
+
+        Classic BPE keeps no whitespace but word ends, so its decode joins
+        words with single spaces.
+        """
+        data = self.decode_bytes(ids)
+        if self.mode == "classic":
+            return data.decode("utf-8").rstrip(" ")
+        try:
+            return data.decode("utf-8", errors=errors)
+        except UnicodeDecodeError as exc:
+            raise BPEError(
+                f"the ids decode to bytes that are not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+                f"{exc.start}); pass errors='replace' to get U+FFFD instead"
+            ) from None
+
+    # --- explaining -----------------------------------------------------------
+
+    def explain(self, text: str, *, allowed_special: SpecialPolicy = "all") -> list[WordExplanation]:
+        """How each word of ``text`` becomes tokens, merge by merge.
+
+        >>> from bpe_core import train
+        >>> tok = train("low low low lower", mode="classic", num_merges=3)
+        >>> [(s.left, s.right) for s in tok.explain("low")[0].steps]
+        [('l', 'o'), ('lo', 'w'), ('low', '</w>')]
+        """
+        explanations = []
+        for segment, segment_start, is_special in self._segments(text, allowed_special, ()):
+            if is_special:
+                token_id = self.special_tokens[segment]
+                explanations.append(WordExplanation(segment, segment_start, [segment], [], [segment], [token_id], True))
+                continue
+            for word, word_start in self.pre_tokenizer.split_with_offsets(segment):
+                initial = self._initial_ids(word)
+                trace: list = []
+                ids = self._word_ids(word, trace)
+                steps = [
+                    MergeStep(rank, *self.merges[rank], self.id_to_token[new_id], [self.id_to_token[i] for i in after])
+                    for rank, new_id, after in trace
+                ]
+                explanations.append(WordExplanation(
+                    word, segment_start + word_start, [self.id_to_token[i] for i in initial], steps,
+                    [self.id_to_token[i] for i in ids], ids,
+                ))
+        return explanations
+
+    # --- saving ---------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Write the native JSON format atomically (see :mod:`bpe_core.serialization`)."""
+        from .serialization import save_tokenizer
+
+        save_tokenizer(self, path)
+
+    @classmethod
+    def load(cls, path) -> "Tokenizer":
+        from .serialization import load_tokenizer
+
+        return load_tokenizer(path)
+
+    def __repr__(self) -> str:
+        return (f"Tokenizer(mode={self.mode!r}, pattern={self.pattern_name!r}, vocab_size={self.vocab_size}, "
+                f"merges={len(self.merges)}, special_tokens={list(self.special_tokens)!r})")
+
+
+def _checked_text(text) -> str:
+    if not isinstance(text, str):
+        raise BPEError(f"text must be a string, got {type(text).__name__}")
+    return text
+
+
+def _surrogate_error(word: str, exc: UnicodeEncodeError) -> BPEError:
+    char = word[exc.start]
+    return BPEError(
+        f"text contains a lone surrogate U+{ord(char):04X}, which is not valid Unicode and has no UTF-8 "
+        "bytes; remove it or replace it (for example with U+FFFD)"
+    )

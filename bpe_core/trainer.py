@@ -1,0 +1,316 @@
+"""BPE training: one incremental mechanism, two tie-breaking policies.
+
+The textbook algorithm (Sennrich et al. 2016) is a loop::
+
+    vocab = {"l o w </w>": 5, "l o w e r </w>": 2, ...}
+    for _ in range(num_merges):
+        pairs = get_stats(vocab)             # count every adjacent pair
+        best = max(pairs, key=pairs.get)     # the most frequent one
+        vocab = merge_vocab(best, vocab)     # glue it everywhere
+
+It recounts every pair of every word for every merge.  :class:`BPETrainer`
+learns the same merges without recounting:
+
+* each distinct word is stored once, with its count (``word_counts``);
+* ``pair_counts[pair]`` is kept exact: merging ``(a, b)`` into ``c`` only
+  changes pairs next to the merge sites, so only those are updated, and
+  only in the words listed in ``words_with_pair[(a, b)]``;
+* the best pair comes from a max-heap that is updated lazily: an entry
+  whose count went stale is re-pushed with the current count when it
+  reaches the top.
+
+The two BPE families differ only in how a word is spelled and how ties
+between equally frequent pairs are broken (:class:`MergePolicy`):
+
+* ``classic``: characters plus ``</w>``; ties go to the pair whose first
+  occurrence in the current segmentation comes first (words in the order
+  first seen, then left to right), which is what ``max(pairs,
+  key=pairs.get)`` does over the insertion-ordered reference dicts.
+* ``byte_level``: UTF-8 bytes, as GPT-2's printable byte symbols; ties go
+  to the smallest ``(id_left, id_right)``, as in Hugging Face
+  ``tokenizers``' ``BpeTrainer``.
+
+>>> result = learn_merges({"low": 5, "lower": 2, "newest": 6, "widest": 3},
+...                       CLASSIC, reserved=[], max_merges=3)
+>>> result.merges
+[('e', 's'), ('es', 't'), ('est', '</w>')]
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .byte_symbols import BYTE_SYMBOLS, bytes_to_symbols
+from .errors import BPEError, TrainingCancelled
+
+END_OF_WORD = "</w>"
+
+Pair = tuple[int, int]
+ProgressCallback = Callable[[str, int, int], None]
+StopCheck = Callable[[], bool]
+
+# How often (seconds) training looks at the progress callback and stop check.
+_CHECK_INTERVAL = 0.05
+
+
+@dataclass(frozen=True)
+class MergePolicy:
+    """What differs between the BPE families: spelling and tie-breaking."""
+
+    name: str
+    #: ``"first_occurrence"`` (classic) or ``"smallest_ids"`` (byte-level).
+    tie_break: str
+
+    def spell(self, word: str) -> list[str]:
+        """The initial symbols of a word.
+
+        >>> CLASSIC.spell("low")
+        ['l', 'o', 'w', '</w>']
+        >>> BYTE_LEVEL.spell(" 中")
+        ['Ġ', 'ä', '¸', 'Ń']
+        """
+        if self.name == "classic":
+            return [*word, END_OF_WORD]
+        try:
+            return list(bytes_to_symbols(word.encode("utf-8")))
+        except UnicodeEncodeError as exc:
+            raise BPEError(
+                f"text contains a lone surrogate {word[exc.start]!r} (U+{ord(word[exc.start]):04X}); "
+                "text must be valid Unicode"
+            ) from None
+
+    def alphabet(self, words: Sequence[list[str]]) -> list[str]:
+        """The initial symbols, in id order."""
+        if self.name == "classic":
+            return [END_OF_WORD, *sorted({s for word in words for s in word} - {END_OF_WORD})]
+        return list(BYTE_SYMBOLS)
+
+
+CLASSIC = MergePolicy("classic", "first_occurrence")
+BYTE_LEVEL = MergePolicy("byte_level", "smallest_ids")
+POLICIES = {"classic": CLASSIC, "byte_level": BYTE_LEVEL}
+
+
+@dataclass
+class MergeResult:
+    """What training learned: the vocabulary (id order) and the merges (rank order)."""
+
+    tokens: list[str]
+    merges: list[tuple[str, str]]
+    stop_reason: str
+    seconds: float = 0.0
+    best_counts: list[int] = field(default_factory=list)
+
+
+def learn_merges(
+    word_counts: dict[str, int],
+    policy: MergePolicy,
+    *,
+    reserved: Sequence[str] = (),
+    max_vocab: int | None = None,
+    max_merges: int | None = None,
+    min_frequency: int = 0,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> MergeResult:
+    """Learn merges from ``{word: count}`` (insertion order = order first seen).
+
+    ``reserved`` tokens (special tokens) take the first ids and never merge.
+    Stops at ``max_vocab`` tokens, after ``max_merges`` merges, when the best
+    pair is seen fewer than ``min_frequency`` times, or when no pair is left.
+    """
+    trainer = BPETrainer(word_counts, policy, reserved)
+    return trainer.run(max_vocab, max_merges, min_frequency, on_progress, should_stop)
+
+
+class BPETrainer:
+    """The state of one training run; see the module docstring."""
+
+    def __init__(self, word_counts: dict[str, int], policy: MergePolicy, reserved: Sequence[str] = ()):
+        self.policy = policy
+        spelled = [policy.spell(word) for word in word_counts]
+        self.token_strings: list[str] = []
+        self.token_id: dict[str, int] = {}
+        for token in [*reserved, *policy.alphabet(spelled)]:
+            self._intern(token)
+        self.words: list[list[int]] = [[self.token_id[s] for s in word] for word in spelled]
+        self.word_counts: list[int] = list(word_counts.values())
+        self.pair_counts: dict[Pair, int] = {}
+        # May list words that no longer hold the pair (cleaned lazily).
+        self.words_with_pair: defaultdict[Pair, set[int]] = defaultdict(set)
+        self._count_all_pairs()
+        self.heap = [self._heap_entry(pair) for pair in self.pair_counts]
+        heapq.heapify(self.heap)
+
+    def _intern(self, token: str) -> int:
+        """The id of a token string, adding it if new (equal strings share one id)."""
+        token_id = self.token_id.get(token)
+        if token_id is None:
+            token_id = self.token_id[token] = len(self.token_strings)
+            self.token_strings.append(token)
+        return token_id
+
+    def _count_all_pairs(self) -> None:
+        pair_counts = self.pair_counts
+        words_with_pair = self.words_with_pair
+        for index, (word, count) in enumerate(zip(self.words, self.word_counts)):
+            for pair in zip(word, word[1:]):
+                pair_counts[pair] = pair_counts.get(pair, 0) + count
+                words_with_pair[pair].add(index)
+
+    # --- choosing the best pair -------------------------------------------
+
+    def _heap_entry(self, pair: Pair) -> tuple:
+        """Heap key: most frequent first, then the policy's tie-break."""
+        if self.policy.tie_break == "smallest_ids":
+            return (-self.pair_counts[pair], pair)
+        return (-self.pair_counts[pair], self._first_occurrence(pair), pair)
+
+    def _first_occurrence(self, pair: Pair) -> tuple[int, int]:
+        """(word index, character offset) of the pair's first occurrence.
+
+        Character offsets (unlike symbol indices) do not move when other
+        merges happen in the word, so a stored key only goes stale when the
+        occurrence itself disappears.
+        """
+        left, right = pair
+        holders = self.words_with_pair.get(pair, ())
+        while holders:
+            index = min(holders)
+            word = self.words[index]
+            offset = 0
+            for position in range(len(word) - 1):
+                if word[position] == left and word[position + 1] == right:
+                    return (index, offset)
+                offset += len(self.token_strings[word[position]])
+            holders.discard(index)  # a stale listing: clean it up
+        return (0, 0)
+
+    def _pop_best(self) -> Pair | None:
+        """The best pair by the policy, or None when no pair is left."""
+        heap = self.heap
+        pair_counts = self.pair_counts
+        while heap:
+            entry = heap[0]
+            pair = entry[-1]
+            if pair_counts.get(pair, 0) <= 0:
+                heapq.heappop(heap)
+                continue
+            current = self._heap_entry(pair)
+            if current == entry:
+                heapq.heappop(heap)
+                return pair
+            heapq.heapreplace(heap, current)
+        return None
+
+    # --- merging ----------------------------------------------------------
+
+    def _merge(self, pair: Pair) -> int:
+        """Replace every occurrence of ``pair`` by a new token; returns its id."""
+        left, right = pair
+        new_id = self._intern(self.token_strings[left] + self.token_strings[right])
+        pair_counts = self.pair_counts
+        words_with_pair = self.words_with_pair
+        words = self.words
+        word_counts = self.word_counts
+        delta: defaultdict[Pair, int] = defaultdict(int)
+        for index in words_with_pair.pop(pair, ()):
+            word = words[index]
+            length = len(word)
+            count = word_counts[index]
+            merged: list[int] = []
+            copied = 0  # word[:copied] is already in merged
+            search = 0
+            while True:
+                try:
+                    position = word.index(left, search)  # jump in C, not in Python
+                except ValueError:
+                    break
+                if position + 1 >= length or word[position + 1] != right:
+                    search = position + 1
+                    continue
+                merged += word[copied:position]
+                # The neighbours of a merge site change partner; nothing else does.
+                if merged:
+                    before = merged[-1]
+                    delta[(before, left)] -= count
+                    delta[(before, new_id)] += count
+                    words_with_pair[(before, new_id)].add(index)
+                merged.append(new_id)
+                copied = search = position + 2
+                if copied < length:
+                    after = word[copied]
+                    delta[(right, after)] -= count
+                    delta[(new_id, after)] += count
+                    words_with_pair[(new_id, after)].add(index)
+            if copied:
+                merged += word[copied:]
+                words[index] = merged
+        gained = []
+        for changed_pair, change in delta.items():
+            if change:
+                pair_counts[changed_pair] = pair_counts.get(changed_pair, 0) + change
+            if new_id in changed_pair:
+                gained.append(changed_pair)
+        pair_counts.pop(pair, None)
+        # Only pairs that gained occurrences (those with the new token) can
+        # have a better key than their heap entries; the others are fixed
+        # lazily in _pop_best.
+        for gained_pair in gained:
+            if pair_counts.get(gained_pair, 0) > 0:
+                heapq.heappush(self.heap, self._heap_entry(gained_pair))
+        return new_id
+
+    def run(
+        self,
+        max_vocab: int | None = None,
+        max_merges: int | None = None,
+        min_frequency: int = 0,
+        on_progress: ProgressCallback | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> MergeResult:
+        started = time.perf_counter()
+        merges: list[tuple[str, str]] = []
+        best_counts: list[int] = []
+        targets = []
+        if max_vocab is not None:
+            targets.append(max(0, max_vocab - len(self.token_strings)))
+        if max_merges is not None:
+            targets.append(max(0, max_merges))
+        total = min(targets) if targets else len(self.pair_counts)
+        last_check = time.monotonic()
+        stop_reason = "no_pairs_left"
+        while True:
+            if max_vocab is not None and len(self.token_strings) >= max_vocab:
+                stop_reason = "vocab_size"
+                break
+            if max_merges is not None and len(merges) >= max_merges:
+                stop_reason = "num_merges"
+                break
+            now = time.monotonic()
+            if now - last_check >= _CHECK_INTERVAL:
+                last_check = now
+                if should_stop is not None and should_stop():
+                    raise TrainingCancelled("training was cancelled while merging")
+                if on_progress is not None:
+                    on_progress("merging", len(merges), total)
+            pair = self._pop_best()
+            if pair is None:
+                break
+            count = self.pair_counts[pair]
+            if count < min_frequency:
+                stop_reason = "min_frequency"
+                break
+            merges.append((self.token_strings[pair[0]], self.token_strings[pair[1]]))
+            best_counts.append(count)
+            self._merge(pair)
+        if on_progress is not None:
+            on_progress("merging", len(merges), len(merges))
+        return MergeResult(
+            list(self.token_strings), merges, stop_reason, time.perf_counter() - started, best_counts
+        )
+
