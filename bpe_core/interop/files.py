@@ -1,0 +1,184 @@
+"""What every interop format shares: reading, failing, merge lines, building.
+
+Every problem with a file becomes one :class:`~bpe_core.errors.TokenizerFileError`
+whose message starts with the file's path, so a user with five files open
+knows which one to fix:
+
+>>> parse_merge("Ġ t", "merges.txt", "line 2")
+('Ġ', 't')
+>>> parse_merge("Ġt", "merges.txt", "line 2")
+Traceback (most recent call last):
+...
+bpe_core.errors.TokenizerFileError: merges.txt: line 2 must be two tokens separated by one space, found 'Ġt'
+
+Importers only construct a :class:`~bpe_core.tokenizer.Tokenizer` once the
+whole file has been read and checked, so a failed import leaves nothing
+half-loaded behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Iterable
+
+from ..byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
+from ..errors import BPEError, TokenizerFileError
+from ..serialization import write_atomically
+from ..tokenizer import Tokenizer
+
+#: The first line of GPT-2 ``merges.txt`` and subword-nmt codes files.
+MERGES_HEADER = "#version: 0.2"
+
+#: Refuse to read files larger than this (a tokenizer file is megabytes, not gigabytes).
+MAX_FILE_BYTES = 1 << 30
+
+
+def fail(path, problem: str) -> TokenizerFileError:
+    """The error for ``problem`` in the file ``path`` (to be raised by the caller)."""
+    return TokenizerFileError(f"{path}: {problem}")
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise fail(path, f"is {size:,} bytes, too large for a tokenizer file (limit {MAX_FILE_BYTES:,})")
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise fail(path, "is a directory, not a file") from None
+    except OSError as exc:
+        raise fail(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The file as text; a file that is not UTF-8 is not one of ours."""
+    data = read_bytes(path)
+    try:
+        return data.decode("utf-8-sig")  # tolerate a byte-order mark
+    except UnicodeDecodeError as exc:
+        raise fail(path, f"is not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
+def read_json(path: str | os.PathLike):
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise fail(
+            path,
+            f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
+            "the file may be truncated or corrupt",
+        ) from None
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` as UTF-8, atomically (readers never see half a file)."""
+    path = Path(path)
+    if path.is_dir():
+        raise BPEError(f"{path} is a directory; give a file name to write to")
+    write_atomically(path, text.encode("utf-8"))
+    return path
+
+
+def write_json(path: Path, document) -> Path:
+    return write_text(path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+# --- vocabularies and merges -------------------------------------------------
+
+
+def check_vocab(vocab, path, where: str = "the vocabulary") -> dict[str, int]:
+    """``vocab`` must map token strings to distinct non-negative integer ids."""
+    if not isinstance(vocab, dict):
+        raise fail(path, f"{where} must be a JSON object of token -> id, found {type(vocab).__name__}")
+    seen: dict[int, str] = {}
+    for token, token_id in vocab.items():
+        if not isinstance(token_id, int) or isinstance(token_id, bool) or token_id < 0:
+            raise fail(path, f"{where}: token {token!r} has id {token_id!r}; ids must be non-negative integers")
+        if token_id in seen:
+            raise fail(path, f"{where}: id {token_id} is given to both {seen[token_id]!r} and {token!r}")
+        seen[token_id] = token
+    return vocab
+
+
+def parse_merge(entry, path, where: str) -> tuple[str, str]:
+    """A merge written as ``"a b"`` (merges.txt, older tokenizer.json) or ``["a", "b"]``."""
+    if isinstance(entry, str):
+        parts = entry.split(" ")
+        if len(parts) == 2 and all(parts):
+            return parts[0], parts[1]
+        raise fail(path, f"{where} must be two tokens separated by one space, found {entry!r}")
+    if isinstance(entry, list) and len(entry) == 2 and all(isinstance(p, str) and p for p in entry):
+        return entry[0], entry[1]
+    raise fail(path, f"{where} must be a pair of tokens, found {entry!r}")
+
+
+def parse_merge_lines(text: str, path) -> list[tuple[str, str]]:
+    """The merges of a ``merges.txt`` / codes file (``#version`` header optional).
+
+    >>> parse_merge_lines("#version: 0.2\\nh e\\nhe llo\\n", "merges.txt")
+    [('h', 'e'), ('he', 'llo')]
+    """
+    merges = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if not line or (number == 1 and line.startswith("#version")):
+            continue
+        merges.append(parse_merge(line, path, f"line {number}"))
+    return merges
+
+
+def merge_lines(merges: Iterable[tuple[str, str]]) -> str:
+    """``merges.txt`` text: the header, then one ``left right`` per line."""
+    return "\n".join([MERGES_HEADER, *(f"{left} {right}" for left, right in merges)]) + "\n"
+
+
+def ordered_vocab(tokenizer: Tokenizer) -> dict[str, int]:
+    """The vocabulary sorted by id, so files read top to bottom like the id space."""
+    return {token: token_id for token_id, token in sorted(tokenizer.id_to_token.items())}
+
+
+def require_mode(tokenizer: Tokenizer, mode: str, format_name: str, advice: str) -> None:
+    if tokenizer.mode != mode:
+        raise BPEError(
+            f"the {format_name} format holds {mode.replace('_', '-')} tokenizers only; this tokenizer is "
+            f"{tokenizer.mode.replace('_', '-')}. {advice}"
+        )
+
+
+def is_byte_symbols(token: str) -> bool:
+    """True if ``token`` is spelled in GPT-2 byte symbols only (could be a BPE token)."""
+    return bool(token) and all(ch in SYMBOL_TO_BYTE for ch in token)
+
+
+def merge_products(merges: Iterable[tuple[str, str]]) -> set[str]:
+    return {left + right for left, right in merges}
+
+
+def unreachable_specials(vocab: dict[str, int], merges: list[tuple[str, str]]) -> list[str]:
+    """Tokens no byte-level BPE could produce: neither one byte nor a merge's result.
+
+    GPT-2's ``vocab.json`` holds ``<|endoftext|>`` this way; such a token
+    can only be a special token.
+
+    >>> vocab = {s: i for i, s in enumerate(BYTE_TO_SYMBOL)} | {"ab": 256, "<|eot|>": 257}
+    >>> unreachable_specials(vocab, [("a", "b")])
+    ['<|eot|>']
+    """
+    products = merge_products(merges)
+    singles = set(BYTE_TO_SYMBOL)
+    return [t for t in sorted(vocab, key=vocab.get) if t not in singles and t not in products]
+
+
+def build_tokenizer(path, **fields) -> Tokenizer:
+    """``Tokenizer(**fields)``, with any inconsistency reported against ``path``."""
+    try:
+        return Tokenizer(**fields)
+    except BPEError as exc:
+        raise fail(path, str(exc)) from None
+
+
+def describe_paths(paths: Iterable) -> str:
+    return " + ".join(str(p) for p in paths)
