@@ -1,0 +1,210 @@
+"""Views of a vocabulary: token lengths, searching, and how a token is built.
+
+Everything here reads a :class:`~bpe_core.tokenizer.Tokenizer` and changes
+nothing.  The merge tree answers "where does this token come from?": a
+token made by merge #r is the concatenation of the two tokens that merge
+joined, each of which is a base symbol or was itself made by an earlier
+merge.
+
+>>> from bpe_core import train
+>>> tok = train("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3,
+...             mode="classic", num_merges=10)
+>>> print(render_tree(merge_tree(tok, tok.vocab["est</w>"])))
+est</w>  (merge #2)
+├── est  (merge #1)
+│   ├── es  (merge #0)
+│   │   ├── e
+│   │   └── s
+│   └── t
+└── </w>
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import regex
+
+from .errors import BPEError
+from .trainer import END_OF_WORD
+
+TokenKind = Literal["special", "unknown", "end_of_word", "byte", "character", "merged"]
+SortKey = Literal["id", "length", "alphabetical"]
+
+#: Seconds a caller-supplied search pattern may run over the whole vocabulary.
+SEARCH_TIMEOUT = 2.0
+
+
+@dataclass
+class MergeNode:
+    """One token in a merge tree; ``left``/``right`` are absent for base symbols."""
+
+    id: int
+    token: str
+    rank: int | None = None  # the merge that made this token
+    left: "MergeNode | None" = None
+    right: "MergeNode | None" = None
+
+
+def token_text(tokenizer, token_id: int) -> str:
+    """What a token reads as: its bytes as text (byte-level) or the token
+    without its end-of-word mark (classic).
+
+    >>> from bpe_core import train
+    >>> tok = train("low low", mode="classic", num_merges=3)
+    >>> token_text(tok, tok.vocab["low</w>"])
+    'low'
+    """
+    if tokenizer.mode == "classic":
+        token = tokenizer.id_to_token[token_id]
+        if token in tokenizer.special_tokens or token == tokenizer.unk_token:
+            return token
+        return token.replace(END_OF_WORD, "")
+    return tokenizer.readable(token_id)
+
+
+def token_length(tokenizer, token_id: int) -> int:
+    """Length in bytes (byte-level) or characters without ``</w>`` (classic)."""
+    if tokenizer.mode == "classic":
+        return len(token_text(tokenizer, token_id))
+    return len(tokenizer.token_bytes(token_id))
+
+
+def merge_origins(tokenizer) -> dict[int, tuple[int, int, int]]:
+    """``{token id: (rank, left id, right id)}`` for every token a merge made.
+
+    A token made by several merges (possible in imported vocabularies)
+    keeps the first, as encoding does.
+    """
+    origins: dict[int, tuple[int, int, int]] = {}
+    vocab = tokenizer.vocab
+    for rank, (left, right) in enumerate(tokenizer.merges):
+        merged = vocab[left + right]
+        if merged not in origins:
+            origins[merged] = (rank, vocab[left], vocab[right])
+    return origins
+
+
+def token_kind(tokenizer, token_id: int, origins: dict | None = None) -> TokenKind:
+    token = tokenizer.id_to_token[token_id]
+    if token in tokenizer.special_tokens:
+        return "special"
+    if tokenizer.unk_token is not None and token == tokenizer.unk_token:
+        return "unknown"
+    if tokenizer.mode == "classic" and token == END_OF_WORD:
+        return "end_of_word"
+    origins = merge_origins(tokenizer) if origins is None else origins
+    if token_id in origins:
+        return "merged"
+    return "byte" if tokenizer.mode == "byte_level" else "character"
+
+
+def merge_tree(tokenizer, token_id: int, origins: dict | None = None) -> MergeNode:
+    """How ``token_id`` is built from merges, down to base symbols."""
+    if token_id not in tokenizer.id_to_token:
+        raise BPEError(f"token id {token_id!r} is not in the vocabulary")
+    origins = merge_origins(tokenizer) if origins is None else origins
+
+    def build(node_id: int, depth: int) -> MergeNode:
+        node = MergeNode(node_id, tokenizer.id_to_token[node_id])
+        origin = origins.get(node_id)
+        # A merge's parts always come from strictly earlier merges in a
+        # trained vocabulary; the depth guard protects against a cyclic import.
+        if origin is not None and depth < 1000:
+            node.rank = origin[0]
+            node.left = build(origin[1], depth + 1)
+            node.right = build(origin[2], depth + 1)
+        return node
+
+    return build(token_id, 0)
+
+
+def render_tree(node: MergeNode, show=None) -> str:
+    """Draw a merge tree with box characters (for people, not machines).
+
+    ``show(node)`` labels a node (default: the token as stored).
+    """
+    show = show or (lambda n: n.token)
+    lines = [show(node) + (f"  (merge #{node.rank})" if node.rank is not None else "")]
+    children = [child for child in (node.left, node.right) if child is not None]
+    for position, child in enumerate(children):
+        last = position == len(children) - 1
+        branch, extension = ("└── ", "    ") if last else ("├── ", "│   ")
+        first, *rest = render_tree(child, show).split("\n")
+        lines.append(branch + first)
+        lines.extend(extension + line for line in rest)
+    return "\n".join(lines)
+
+
+def length_histogram(tokenizer) -> dict[int, int]:
+    """``{length: number of tokens}`` over the vocabulary, special tokens left out.
+
+    >>> from bpe_core import train
+    >>> tok = train("ab ab ab", vocab_size=258)
+    >>> length_histogram(tok)
+    {1: 256, 2: 1, 3: 1}
+    """
+    counts: dict[int, int] = {}
+    specials = set(tokenizer.special_tokens.values())
+    for token_id in tokenizer.id_to_token:
+        if token_id not in specials:
+            length = token_length(tokenizer, token_id)
+            counts[length] = counts.get(length, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def find_tokens(
+    tokenizer,
+    *,
+    contains: str | None = None,
+    pattern: str | None = None,
+    sort: SortKey = "id",
+    descending: bool = False,
+) -> list[int]:
+    """Ids of the tokens whose text or stored form matches, in ``sort`` order.
+
+    ``contains`` is a plain substring; ``pattern`` a regular expression
+    searched anywhere in the token (both are tried against the readable
+    text, ``' the'``, and the stored form, ``'Ġthe'``).
+
+    >>> from bpe_core import train
+    >>> tok = train("the then there", vocab_size=270)
+    >>> [tok.id_to_token[i] for i in find_tokens(tok, contains="the", sort="length")][:2]
+    ['the', 'Ġthe']
+    """
+    if sort not in ("id", "length", "alphabetical"):
+        raise BPEError(f"sort must be 'id', 'length' or 'alphabetical'; got {sort!r}")
+    compiled = None
+    if pattern is not None:
+        try:
+            compiled = regex.compile(pattern)
+        except regex.error as exc:
+            raise BPEError(f"search pattern {pattern!r} is not a valid regular expression: {exc}") from None
+    ids = sorted(tokenizer.id_to_token)
+    texts = {token_id: token_text(tokenizer, token_id) for token_id in ids}
+    selected = []
+    deadline = time.monotonic() + SEARCH_TIMEOUT
+    try:
+        for token_id in ids:
+            stored, text = tokenizer.id_to_token[token_id], texts[token_id]
+            if contains is not None and contains not in text and contains not in stored:
+                continue
+            if compiled is not None:
+                left = max(deadline - time.monotonic(), 0.001)
+                if not (compiled.search(text, timeout=left) or compiled.search(stored, timeout=left)):
+                    continue
+            selected.append(token_id)
+    except TimeoutError:
+        raise BPEError(
+            f"search pattern {pattern!r} took more than {SEARCH_TIMEOUT:g} s over the vocabulary and was "
+            "stopped; simplify it (avoid nested quantifiers such as (a+)+)"
+        ) from None
+    if sort == "length":
+        selected.sort(key=lambda i: (token_length(tokenizer, i), i), reverse=descending)
+    elif sort == "alphabetical":
+        selected.sort(key=lambda i: (texts[i], i), reverse=descending)
+    elif descending:
+        selected.reverse()
+    return selected

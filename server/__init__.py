@@ -1,0 +1,19 @@
+"""mcp-server-bpe: an MCP server that trains, applies, explains and inspects
+BPE tokenizers, on the pure-Python engine :mod:`bpe_core`.
+
+Modules, one job each:
+
+* :mod:`server.config` - flags, environment variables, limits
+* :mod:`server.storage` - named tokenizers in the data directory
+* :mod:`server.files` - file access inside the allowed roots
+* :mod:`server.schemas` - tool inputs and outputs (pydantic)
+* :mod:`server.service` - what each tool does, over ``bpe_core`` (no MCP)
+* :mod:`server.app` - the MCP server: tools, resources, prompts, completions
+* :mod:`server.prompts` - the prompt texts
+* :mod:`server.demo` - ``mcp-server-bpe demo``
+"""
+
+from .app import build_server
+from .config import ServerConfig
+
+__all__ = ["build_server", "ServerConfig"]

@@ -1,0 +1,485 @@
+"""Tool inputs and outputs, as pydantic models.
+
+Each tool takes one ``...Input`` model (its fields become the tool's
+arguments, with these descriptions and bounds in the JSON schema) and
+returns one output model (published as the tool's ``outputSchema``; the
+result arrives as ``structuredContent``).  Descriptions are written for a
+model that has never seen this server.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .storage import NAME_RULE
+
+# --- shared pieces -----------------------------------------------------------
+
+TokenizerName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="Name of a stored tokenizer (list_tokenizers shows them).",
+    ),
+]
+NewTokenizerName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\W_][\w.-]{0,63}$",
+        description=f"Name to store the tokenizer under, e.g. 'news-bpe-8k'. {NAME_RULE[0].upper() + NAME_RULE[1:]}.",
+    ),
+]
+SpecialPolicy = Literal["all"] | Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=1000)]
+
+PAGE_LIMIT_MAX = 500
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MergeRule(BaseModel):
+    rank: int = Field(description="Merge rank: 0 is the first merge learned and the first applied.")
+    left: str = Field(description="Left token, as stored in the vocabulary ('Ġ' is a space in byte-level BPE).")
+    right: str = Field(description="Right token, as stored.")
+    merged: str = Field(description="The new token, as stored.")
+    merged_text: str = Field(description="What the new token reads as (byte-level: its bytes as text).")
+
+
+# --- train_bpe -----------------------------------------------------------------
+
+
+class TrainInput(Input):
+    name: NewTokenizerName
+    text: str | None = Field(
+        None,
+        min_length=1,
+        description="Corpus text to train on (use this for text you already have; for files use paths). "
+        "Lines are counted like separate documents.",
+    )
+    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Corpus files, directories (read recursively) or glob patterns such as 'corpus/**/*.txt', "
+        "inside the server's allowed roots; relative paths start at the first root. Files must be UTF-8.",
+    )
+    mode: Literal["byte_level", "classic"] = Field(
+        "byte_level",
+        description="'byte_level' (GPT-2 style: works on UTF-8 bytes, never meets an unknown character, "
+        "keeps spaces as 'Ġ') or 'classic' (Sennrich et al.: characters plus an end-of-word mark '</w>', "
+        "words split on whitespace; the textbook algorithm).",
+    )
+    vocab_size: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="Target vocabulary size, counting the base symbols (256 bytes in byte_level mode) and "
+        "special tokens. Give vocab_size or num_merges (or both: training stops at whichever comes first).",
+    )
+    num_merges: int | None = Field(
+        None,
+        ge=0,
+        le=1_000_000,
+        description="How many merges to learn (the tutorials' 'num_merges'). Small values such as 10 make "
+        "each merge easy to follow.",
+    )
+    min_frequency: int = Field(
+        0,
+        ge=0,
+        description="Stop when the most frequent pair occurs fewer times than this (2 stops before merging "
+        "pairs seen only once).",
+    )
+    pattern: str | None = Field(
+        None,
+        min_length=1,
+        max_length=10_000,
+        description="Byte-level pre-tokenizer: 'gpt2' (default), 'cl100k', 'o200k', or a custom regular "
+        "expression whose matches are the words. Not allowed in classic mode (it splits on whitespace).",
+    )
+    special_tokens: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Tokens that get the first ids and are never split or merged, e.g. ['<|endoftext|>', "
+        "'<pad>']. Include '<pad>' if you will pad batches.",
+    )
+    overwrite: bool = Field(
+        False, description="Replace an existing tokenizer of the same name. By default an existing name is refused."
+    )
+
+    @model_validator(mode="after")
+    def _needs_corpus_and_size(self) -> "TrainInput":
+        if self.text is None and not self.paths:
+            raise ValueError("give the corpus as text, as paths, or both")
+        if self.vocab_size is None and self.num_merges is None:
+            raise ValueError("give vocab_size (final vocabulary size) or num_merges (number of merges to learn)")
+        return self
+
+
+class CorpusStats(BaseModel):
+    size_bytes: int = Field(description="UTF-8 bytes read.")
+    words: int = Field(description="Pre-tokenized words counted.")
+    distinct_words: int
+    files: int = Field(description="Files read.")
+    skipped: list[str] = Field(default_factory=list, description="Matches that were not read, and why.")
+
+
+class TrainResult(BaseModel):
+    name: str
+    uri: str = Field(description="Resource URI of the saved tokenizer (native JSON).")
+    mode: str
+    pattern: str = Field(description="Pre-tokenizer: 'whitespace', a preset name, or 'custom'.")
+    vocab_size: int
+    merges_learned: int
+    stop_reason: str = Field(description="'vocab_size', 'num_merges', 'min_frequency' or 'no_pairs_left'.")
+    stop_explanation: str
+    special_tokens: dict[str, int] = Field(description="Special token -> id.")
+    corpus: CorpusStats
+    seconds: dict[str, float] = Field(description="Wall time of counting, merging, saving and the total.")
+    first_merges: list[MergeRule] = Field(description="The first merges learned, in rank order (at most 20).")
+    replaced_existing: bool
+
+
+# --- encode / decode ---------------------------------------------------------------
+
+
+class EncodeInput(Input):
+    tokenizer: TokenizerName
+    text: str | None = Field(None, description="One text to encode. Give text or texts.")
+    texts: list[str] | None = Field(
+        None, min_length=1, max_length=1000, description="Several texts to encode as a batch."
+    )
+    return_tokens: bool = Field(False, description="Also return each token as readable text.")
+    return_offsets: bool = Field(False, description="Also return each token's [start, end) character offsets.")
+    allowed_special: SpecialPolicy = Field(
+        default_factory=list,
+        description="Special tokens that may appear in the text and become their special id: a list, or 'all'.",
+    )
+    disallowed_special: SpecialPolicy = Field(
+        "all",
+        description="Special tokens whose appearance in the text is an error: 'all' (default: every special "
+        "token not allowed) or a list; pass [] to encode special-token strings as plain text.",
+    )
+    max_length: int | None = Field(None, ge=1, le=1_000_000, description="Truncate each text to this many tokens.")
+    truncation_side: Literal["left", "right"] = Field("right", description="Which end truncation cuts.")
+    padding: Literal["longest", "max_length"] | None = Field(
+        None,
+        description="Pad every row to the longest one or to max_length, and return attention_mask "
+        "(1 = real token, 0 = padding, which a model must not attend to). Needs a pad token.",
+    )
+    pad_token: str | None = Field(
+        None, min_length=1, description="Token to pad with (default: the special token '<pad>', '[PAD]' or '<|pad|>')."
+    )
+    padding_side: Literal["left", "right"] = Field(
+        "right", description="'left' suits decoder-only models that generate after the last real token."
+    )
+
+    @model_validator(mode="after")
+    def _one_of_text_and_texts(self) -> "EncodeInput":
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give exactly one of text (one string) and texts (a list of strings)")
+        return self
+
+
+class Encoding(BaseModel):
+    ids: list[int] = Field(description="Token ids (after truncation and padding, if requested).")
+    token_count: int = Field(description="Tokens in the text before truncation and padding.")
+    tokens: list[str] | None = Field(None, description="Readable text of each real token (no padding).")
+    offsets: list[tuple[int, int]] | None = Field(None, description="[start, end) of each real token in the text.")
+    attention_mask: list[int] | None = Field(None, description="1 for a real token, 0 for padding.")
+    truncated: bool = False
+
+
+class EncodeResult(BaseModel):
+    tokenizer: str
+    encodings: list[Encoding] = Field(description="One entry per input text, in order.")
+    total_tokens: int
+    padding: str | None = None
+    padding_side: str | None = None
+    pad_token_id: int | None = None
+    truncation_side: str | None = None
+    max_length: int | None = None
+
+
+class DecodeInput(Input):
+    tokenizer: TokenizerName
+    ids: list[Annotated[int, Field(ge=0)]] = Field(max_length=1_000_000, description="Token ids to turn back into text.")
+    errors: Literal["replace", "strict"] = Field(
+        "replace",
+        description="What to do if the ids end in the middle of a UTF-8 character: 'replace' shows U+FFFD, "
+        "'strict' reports an error.",
+    )
+
+
+class DecodeResult(BaseModel):
+    tokenizer: str
+    text: str
+    token_count: int
+    valid_utf8: bool = Field(description="False if some bytes were not valid UTF-8 (and were replaced).")
+
+
+# --- inspect_vocab ---------------------------------------------------------------
+
+
+class InspectInput(Input):
+    tokenizer: TokenizerName
+    view: Literal["summary", "tokens", "merges", "token"] = Field(
+        "summary",
+        description="'summary': mode, pattern, sizes, special tokens, token-length histogram. 'tokens': a page "
+        "of the vocabulary (sortable, filterable). 'merges': a page of merges in rank order. 'token': one "
+        "token (give id or token) with its bytes and the merge tree that builds it.",
+    )
+    offset: int = Field(0, ge=0, description="First item of the page (views 'tokens' and 'merges').")
+    limit: int = Field(50, ge=1, le=PAGE_LIMIT_MAX, description=f"Items per page, at most {PAGE_LIMIT_MAX}.")
+    sort: Literal["id", "length", "alphabetical"] = Field(
+        "id", description="Order of the 'tokens' view: by id (= merge order after the base symbols), by length, "
+        "or alphabetically by readable text."
+    )
+    descending: bool = Field(False, description="Reverse the sort order.")
+    contains: str | None = Field(
+        None, min_length=1, max_length=200, description="'tokens' view: only tokens containing this text "
+        "(readable form such as ' the', or stored form such as 'Ġthe')."
+    )
+    regex: str | None = Field(
+        None, min_length=1, max_length=1000, description="'tokens' view: only tokens matching this regular expression."
+    )
+    id: int | None = Field(None, ge=0, description="'token' view: the token id.")
+    token: str | None = Field(
+        None, min_length=1, max_length=1000, description="'token' view: the token, stored ('Ġthe') or readable (' the')."
+    )
+
+    @model_validator(mode="after")
+    def _token_view_needs_a_token(self) -> "InspectInput":
+        if self.view == "token" and (self.id is None) == (self.token is None):
+            raise ValueError("view 'token' needs exactly one of id and token")
+        return self
+
+
+class LengthCount(BaseModel):
+    length: int
+    count: int
+
+
+class VocabSummary(BaseModel):
+    mode: str
+    pattern: str = Field(description="'whitespace', a preset name or 'custom'.")
+    pattern_regex: str | None
+    vocab_size: int
+    merges: int
+    base_symbols: int = Field(description="Tokens not made by a merge (bytes or characters, end-of-word, unknown).")
+    special_tokens: dict[str, int]
+    unk_token: str | None
+    length_unit: str = Field(description="'bytes' (byte-level) or 'characters' (classic).")
+    length_histogram: list[LengthCount] = Field(description="How many tokens have each length (special tokens excluded).")
+    training: dict | None = Field(None, description="The training report saved with the tokenizer, if any.")
+
+
+class TokenEntry(BaseModel):
+    id: int
+    token: str = Field(description="As stored in the vocabulary.")
+    text: str = Field(description="Readable form (partial UTF-8 bytes show as \\xNN).")
+    length: int
+    kind: str = Field(description="'special', 'unknown', 'end_of_word', 'byte', 'character' or 'merged'.")
+    merge_rank: int | None = Field(None, description="Rank of the merge that made it (None for base symbols).")
+
+
+class Page(BaseModel):
+    total: int = Field(description="Items matching, over all pages.")
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="Offset of the next page, or None on the last page.")
+    next_page: str | None = Field(description="How to get the next page.")
+
+
+class TokenPage(Page):
+    items: list[TokenEntry]
+
+
+class MergePage(Page):
+    items: list[MergeRule]
+
+
+class MergeTreeNode(BaseModel):
+    id: int
+    token: str
+    text: str
+    rank: int | None = Field(None, description="The merge that made this token; None for a base symbol.")
+    left: MergeTreeNode | None = None
+    right: MergeTreeNode | None = None
+
+
+class TokenDetail(TokenEntry):
+    bytes_hex: str = Field(description="The token's bytes in hex, e.g. 'e4 b8 ad'.")
+    tree: MergeTreeNode = Field(description="How the token is built from merges, down to base symbols.")
+    tree_text: str = Field(description="The same tree drawn for people.")
+
+
+class VocabView(BaseModel):
+    tokenizer: str
+    view: str
+    summary: VocabSummary | None = None
+    tokens: TokenPage | None = None
+    merges: MergePage | None = None
+    token: TokenDetail | None = None
+
+
+# --- explain ---------------------------------------------------------------
+
+
+class ExplainInput(Input):
+    text: str = Field(min_length=1, max_length=2000, description="A word or short text to explain.")
+    tokenizer: TokenizerName | None = Field(
+        None, description="Stored tokenizer whose merges to apply. Leave out and give train_on to learn merges first."
+    )
+    train_on: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200_000,
+        description="Instead of a stored tokenizer: a small corpus to train a throwaway tokenizer on (not saved), "
+        "as in the textbook example 'low low low lower newest newest widest'.",
+    )
+    mode: Literal["classic", "byte_level"] = Field(
+        "classic", description="With train_on: 'classic' (characters + '</w>', the textbook view) or 'byte_level'."
+    )
+    num_merges: int = Field(10, ge=0, le=10_000, description="With train_on: merges to learn.")
+    max_words: int = Field(20, ge=1, le=200, description="Explain at most this many words of the text.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ExplainInput":
+        if (self.tokenizer is None) == (self.train_on is None):
+            raise ValueError("give exactly one of tokenizer (a stored name) and train_on (a small corpus)")
+        return self
+
+
+class ExplainStep(BaseModel):
+    step: int
+    rank: int = Field(description="Rank of the merge applied (lower ranks are applied first).")
+    pair: tuple[str, str] = Field(description="The two adjacent symbols merged (readable).")
+    merged: str = Field(description="The new symbol (readable).")
+    symbols: list[str] = Field(description="The word's symbols after this merge (readable).")
+
+
+class WordExplanation(BaseModel):
+    word: str
+    start: int = Field(description="Character offset of the word in the text.")
+    special: bool = False
+    initial_symbols: list[str] = Field(description="The word spelled as base symbols (readable).")
+    steps: list[ExplainStep]
+    tokens: list[str] = Field(description="Final tokens (readable).")
+    ids: list[int]
+
+
+class ExplainResult(BaseModel):
+    tokenizer: str | None = Field(description="The stored tokenizer used, or None for a throwaway one.")
+    mode: str
+    learned_merges: list[MergeRule] | None = Field(
+        None, description="With train_on: the merges learned, in order (at most 50 shown)."
+    )
+    words: list[WordExplanation]
+    words_omitted: int = Field(description="Words of the text beyond max_words, not explained.")
+    walkthrough: str = Field(description="The same explanation as readable text, merge by merge.")
+
+
+# --- storage tools ---------------------------------------------------------------
+
+
+class ListInput(Input):
+    pass
+
+
+class TokenizerInfo(BaseModel):
+    name: str
+    uri: str
+    mode: str
+    pattern: str
+    vocab_size: int
+    merges: int
+    special_tokens: list[str]
+    size_bytes: int
+    modified: str = Field(description="Last change, ISO 8601 UTC.")
+
+
+class BrokenTokenizerFile(BaseModel):
+    file: str
+    error: str
+
+
+class TokenizerList(BaseModel):
+    data_dir: str
+    tokenizers: list[TokenizerInfo]
+    unreadable: list[BrokenTokenizerFile] = Field(description="Files that are not valid tokenizers (skipped).")
+    allowed_roots: list[str] = Field(description="Directories this server may read and write files in.")
+
+
+class DeleteInput(Input):
+    name: TokenizerName
+
+
+class DeleteResult(BaseModel):
+    name: str
+    deleted: bool
+    remaining: list[str]
+
+
+class ImportInput(Input):
+    name: NewTokenizerName
+    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        min_length=1,
+        max_length=2,
+        description="A Hugging Face tokenizer.json, a .tiktoken file, or a vocab.json and a merges.txt (GPT-2 "
+        "style), inside the allowed roots.",
+    )
+    format: Literal["tokenizer.json", "tiktoken", "vocab_merges"] | None = Field(
+        None, description="File format; by default guessed from the file names."
+    )
+    pattern: str | None = Field(
+        None,
+        min_length=1,
+        max_length=10_000,
+        description="Pre-tokenizer for formats that do not record one (.tiktoken, vocab.json+merges.txt): "
+        "'gpt2', 'cl100k', 'o200k' or a regex.",
+    )
+    overwrite: bool = Field(False, description="Replace an existing tokenizer of the same name.")
+
+
+class ImportResult(BaseModel):
+    name: str
+    uri: str
+    format: str
+    mode: str
+    pattern: str
+    vocab_size: int
+    merges: int
+    special_tokens: dict[str, int]
+    sources: list[str]
+
+
+class ExportInput(Input):
+    tokenizer: TokenizerName
+    format: Literal["tokenizer.json", "tiktoken", "vocab_merges"] = Field(
+        "tokenizer.json",
+        description="'tokenizer.json' (Hugging Face tokenizers, loadable with Tokenizer.from_file), 'tiktoken' "
+        "(a .tiktoken ranks file, byte-level only) or 'vocab_merges' (GPT-2 style vocab.json + merges.txt).",
+    )
+    destination: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Directory (inside the allowed roots) to write into; the files get standard names.",
+    )
+    overwrite: bool = Field(False, description="Replace files that already exist.")
+
+
+class ExportedFile(BaseModel):
+    path: str
+    size_bytes: int
+
+
+class ExportResult(BaseModel):
+    tokenizer: str
+    format: str
+    files: list[ExportedFile]

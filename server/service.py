@@ -1,0 +1,527 @@
+"""What each tool does, as plain functions over ``bpe_core`` (no MCP here).
+
+:class:`BPEService` turns a validated ``...Input`` into ``bpe_core`` calls
+and the result into an output model.  It raises ordinary exceptions whose
+messages are written for the caller (``bpe_core.BPEError``,
+:class:`~server.storage.StoreError`, :class:`~server.files.FileAccessError`,
+:class:`~server.config.LimitExceeded`); :mod:`server.app` turns those into
+MCP tool errors.  Tests call it directly, without any MCP machinery.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import bpe_core
+from bpe_core import BPEError, Tokenizer, TrainingCancelled
+from bpe_core import inspection
+from bpe_core.byte_symbols import bytes_to_symbols
+from bpe_core.trainer import END_OF_WORD
+
+from . import schemas as s
+from .config import ServerConfig
+from .files import FileAccess
+from .storage import StoreError, TokenizerStore
+
+logger = logging.getLogger(__name__)
+
+#: ``report(progress, total, message)``: progress of a long call.
+Progress = Callable[[float, float, str], None]
+#: ``should_stop()``: true once the caller gave up on the call.
+StopCheck = Callable[[], bool]
+
+FIRST_MERGES_SHOWN = 20
+LEARNED_MERGES_SHOWN = 50
+# Training progress as one percentage: counting words is usually quick next
+# to merging, so it gets the first 20 points.
+_COUNTING_SHARE = 20.0
+
+STOP_EXPLANATIONS = {
+    "vocab_size": "reached the requested vocab_size",
+    "num_merges": "learned the requested number of merges",
+    "min_frequency": "the most frequent remaining pair occurs fewer than min_frequency times",
+    "no_pairs_left": "no adjacent pair is left to merge: every word of the corpus is already a single token "
+    "(give a larger corpus to reach the requested size)",
+}
+
+
+class BPEService:
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self.store = TokenizerStore(config.data_dir)
+        self._training: set[str] = set()
+        self._training_lock = threading.Lock()
+
+    # --- helpers -------------------------------------------------------------
+
+    def file_access(self, client_roots: list[Path] = ()) -> FileAccess:
+        roots = list(self.config.roots)
+        if self.config.use_client_roots:
+            roots += list(client_roots)
+        return FileAccess(roots, self.config.limits)
+
+    @property
+    def trainings_running(self) -> list[str]:
+        """Names being trained right now (in worker threads)."""
+        with self._training_lock:
+            return sorted(self._training)
+
+    @contextmanager
+    def _training_slot(self, name: str) -> Iterator[None]:
+        with self._training_lock:
+            if name in self._training:
+                raise StoreError(
+                    f"a training run for {name!r} is already in progress; wait for it to finish or use another name"
+                )
+            self._training.add(name)
+        try:
+            yield
+        finally:
+            with self._training_lock:
+                self._training.discard(name)
+
+    def _check_text(self, total_chars: int, what: str) -> None:
+        self.config.limits.check("text characters", total_chars, what)
+
+    # --- train_bpe -------------------------------------------------------------
+
+    def train(
+        self,
+        args: s.TrainInput,
+        files: FileAccess | None = None,
+        progress: Progress | None = None,
+        should_stop: StopCheck | None = None,
+    ) -> s.TrainResult:
+        started = time.perf_counter()
+        limits = self.config.limits
+        path = self.store.path_for(args.name)  # validates the name
+        if not args.overwrite and path.exists():
+            raise self.store.exists_error(args.name)
+        if args.vocab_size is not None:
+            limits.check("vocab size", args.vocab_size, "vocab_size")
+        if args.num_merges is not None:
+            limits.check("vocab size", args.num_merges, "num_merges")
+        if args.text is not None:
+            self._check_text(len(args.text), "the training text")
+        corpus = None
+        if args.paths:
+            corpus = (files or self.file_access()).corpus_files(args.paths)
+        text_bytes = len(args.text.encode("utf-8", "surrogatepass")) if args.text else 0
+        limits.check("corpus bytes", text_bytes + (corpus.total_bytes if corpus else 0), "the corpus")
+
+        report = _training_progress(progress)
+        with self._training_slot(args.name):
+            logger.info("training %r (%s, vocab_size=%s, num_merges=%s)", args.name, args.mode,
+                        args.vocab_size, args.num_merges)
+            try:
+                tokenizer = bpe_core.train(
+                    [args.text] if args.text is not None else [],
+                    files=corpus.files if corpus else [],
+                    mode=args.mode,
+                    vocab_size=args.vocab_size,
+                    num_merges=args.num_merges,
+                    min_frequency=args.min_frequency,
+                    pattern=args.pattern,
+                    special_tokens=args.special_tokens,
+                    workers=self.config.training_workers,
+                    on_progress=report,
+                    should_stop=should_stop,
+                )
+                if should_stop is not None and should_stop():
+                    raise TrainingCancelled("training was cancelled before saving")
+            except TrainingCancelled:
+                logger.info("training %r was cancelled; nothing saved", args.name)
+                raise
+            saving = time.perf_counter()
+            path, replaced = self.store.save(args.name, tokenizer, overwrite=args.overwrite)
+        finished = time.perf_counter()
+
+        training = tokenizer.training
+        seconds = dict(training.seconds)
+        seconds["saving"] = round(finished - saving, 4)
+        seconds["total"] = round(finished - started, 4)
+        return s.TrainResult(
+            name=args.name,
+            uri=self.store.uri(args.name),
+            mode=tokenizer.mode,
+            pattern=tokenizer.pattern_name,
+            vocab_size=tokenizer.vocab_size,
+            merges_learned=training.merges_learned,
+            stop_reason=training.stop_reason,
+            stop_explanation=STOP_EXPLANATIONS.get(training.stop_reason, training.stop_reason),
+            special_tokens=dict(tokenizer.special_tokens),
+            corpus=s.CorpusStats(
+                size_bytes=training.corpus_bytes,
+                words=training.words,
+                distinct_words=training.distinct_words,
+                files=len(corpus.files) if corpus else 0,
+                skipped=corpus.skipped if corpus else [],
+            ),
+            seconds=seconds,
+            first_merges=merge_rules(tokenizer, 0, FIRST_MERGES_SHOWN),
+            replaced_existing=replaced,
+        )
+
+    # --- encode / decode -------------------------------------------------------------
+
+    def encode(self, args: s.EncodeInput) -> s.EncodeResult:
+        tokenizer = self.store.load(args.tokenizer).tokenizer
+        texts = [args.text] if args.text is not None else list(args.texts)
+        self._check_text(sum(len(t) for t in texts), "the text to encode")
+        policy = {
+            "allowed_special": _policy(args.allowed_special),
+            "disallowed_special": _policy(args.disallowed_special),
+        }
+        detailed = args.return_tokens or args.return_offsets
+        batched = args.texts is not None or args.padding is not None or args.max_length is not None
+        encodings = []
+        if not batched:
+            if detailed:
+                tokens = tokenizer.encode_tokens(texts[0], **policy)
+                ids = [t.id for t in tokens]
+            else:
+                tokens, ids = None, tokenizer.encode(texts[0], **policy)
+            encodings.append(_encoding(ids, len(ids), tokens, args))
+            return s.EncodeResult(tokenizer=args.tokenizer, encodings=encodings, total_tokens=len(ids))
+
+        batch = tokenizer.encode_batch(
+            texts,
+            max_length=args.max_length,
+            padding=args.padding,
+            pad_token=args.pad_token,
+            padding_side=args.padding_side,
+            truncation_side=args.truncation_side,
+            **policy,
+        )
+        for position, text in enumerate(texts):
+            tokens = None
+            if detailed:
+                tokens = tokenizer.encode_tokens(text, **policy)
+                if batch.truncated[position]:  # the same cut encode_batch made
+                    keep = args.max_length
+                    tokens = tokens[:keep] if args.truncation_side == "right" else tokens[len(tokens) - keep :]
+            encoding = _encoding(batch.input_ids[position], batch.lengths[position], tokens, args)
+            encoding.truncated = batch.truncated[position]
+            if args.padding is not None:
+                encoding.attention_mask = batch.attention_mask[position]
+            encodings.append(encoding)
+        return s.EncodeResult(
+            tokenizer=args.tokenizer,
+            encodings=encodings,
+            total_tokens=sum(batch.lengths),
+            padding=args.padding,
+            padding_side=args.padding_side if args.padding else None,
+            pad_token_id=batch.pad_token_id,
+            truncation_side=args.truncation_side if args.max_length else None,
+            max_length=args.max_length,
+        )
+
+    def decode(self, args: s.DecodeInput) -> s.DecodeResult:
+        tokenizer = self.store.load(args.tokenizer).tokenizer
+        text = tokenizer.decode(args.ids, errors=args.errors)
+        try:
+            tokenizer.decode_bytes(args.ids).decode("utf-8")
+            valid = True
+        except UnicodeDecodeError:
+            valid = False
+        return s.DecodeResult(tokenizer=args.tokenizer, text=text, token_count=len(args.ids), valid_utf8=valid)
+
+    # --- inspect_vocab ---------------------------------------------------------
+
+    def inspect(self, args: s.InspectInput) -> s.VocabView:
+        tokenizer = self.store.load(args.tokenizer).tokenizer
+        view = s.VocabView(tokenizer=args.tokenizer, view=args.view)
+        origins = inspection.merge_origins(tokenizer)
+        if args.view == "summary":
+            view.summary = _summary(tokenizer, origins)
+        elif args.view == "tokens":
+            ids = inspection.find_tokens(
+                tokenizer, contains=args.contains, pattern=args.regex, sort=args.sort, descending=args.descending
+            )
+            chosen = ids[args.offset : args.offset + args.limit]
+            view.tokens = s.TokenPage(
+                items=[_token_entry(tokenizer, i, origins) for i in chosen],
+                **_page(len(ids), args, "tokens"),
+            )
+        elif args.view == "merges":
+            view.merges = s.MergePage(
+                items=merge_rules(tokenizer, args.offset, args.limit),
+                **_page(len(tokenizer.merges), args, "merges"),
+            )
+        else:
+            token_id = args.id if args.id is not None else _find_token(tokenizer, args.token)
+            if token_id not in tokenizer.id_to_token:
+                raise BPEError(
+                    f"token id {token_id} is not in the vocabulary of {args.tokenizer!r} "
+                    f"(ids run from 0 to {max(tokenizer.id_to_token)})"
+                )
+            entry = _token_entry(tokenizer, token_id, origins)
+            tree = inspection.merge_tree(tokenizer, token_id, origins)
+            view.token = s.TokenDetail(
+                **entry.model_dump(),
+                bytes_hex=tokenizer.token_bytes(token_id).hex(" "),
+                tree=_tree_model(tokenizer, tree),
+                tree_text=inspection.render_tree(tree, lambda node: _quoted(inspection.token_text(tokenizer, node.id))),
+            )
+        return view
+
+    # --- explain -----------------------------------------------------------------
+
+    def explain(self, args: s.ExplainInput) -> s.ExplainResult:
+        learned = None
+        if args.tokenizer is not None:
+            tokenizer = self.store.load(args.tokenizer).tokenizer
+        else:
+            tokenizer = bpe_core.train(args.train_on, mode=args.mode, num_merges=args.num_merges)
+            learned = merge_rules(tokenizer, 0, LEARNED_MERGES_SHOWN)
+        explained = tokenizer.explain(args.text)
+        shown = explained[: args.max_words]
+
+        def show(symbol: str) -> str:
+            return readable_symbol(tokenizer, symbol)
+
+        words = [
+            s.WordExplanation(
+                word=word.word,
+                start=word.start,
+                special=word.special,
+                initial_symbols=[show(x) for x in word.symbols],
+                steps=[
+                    s.ExplainStep(
+                        step=number,
+                        rank=step.rank,
+                        pair=(show(step.left), show(step.right)),
+                        merged=show(step.merged),
+                        symbols=[show(x) for x in step.symbols],
+                    )
+                    for number, step in enumerate(word.steps, 1)
+                ],
+                tokens=[show(x) for x in word.tokens],
+                ids=word.ids,
+            )
+            for word in shown
+        ]
+        return s.ExplainResult(
+            tokenizer=args.tokenizer,
+            mode=tokenizer.mode,
+            learned_merges=learned,
+            words=words,
+            words_omitted=len(explained) - len(shown),
+            walkthrough=walkthrough(tokenizer.mode, words, learned),
+        )
+
+    # --- storage tools -------------------------------------------------------------
+
+    def list_tokenizers(self) -> s.TokenizerList:
+        stored, broken = self.store.list()
+        return s.TokenizerList(
+            data_dir=str(self.store.directory),
+            tokenizers=[
+                s.TokenizerInfo(
+                    name=item.name,
+                    uri=self.store.uri(item.name),
+                    mode=item.tokenizer.mode,
+                    pattern=item.tokenizer.pattern_name,
+                    vocab_size=item.tokenizer.vocab_size,
+                    merges=len(item.tokenizer.merges),
+                    special_tokens=list(item.tokenizer.special_tokens),
+                    size_bytes=item.size_bytes,
+                    modified=item.modified.isoformat(timespec="seconds"),
+                )
+                for item in stored
+            ],
+            unreadable=[s.BrokenTokenizerFile(file=b.file, error=b.error) for b in broken],
+            allowed_roots=[str(r) for r in self.config.roots],
+        )
+
+    def delete(self, args: s.DeleteInput) -> s.DeleteResult:
+        if args.name in self.trainings_running:
+            raise StoreError(f"{args.name!r} is being trained right now; delete it after the training finishes")
+        self.store.delete(args.name)
+        return s.DeleteResult(name=args.name, deleted=True, remaining=self.store.names())
+
+
+# --- translation helpers -------------------------------------------------------------
+
+
+def _training_progress(progress: Progress | None):
+    """Adapt bpe_core's ``on_progress(phase, done, total)`` to one rising percentage."""
+    if progress is None:
+        return None
+    last = [-1.0]
+
+    def report(phase: str, done: int, total: int) -> None:
+        fraction = done / total if total else 1.0
+        if phase == "counting":
+            percent = _COUNTING_SHARE * fraction
+            message = f"counting words: {_size(done)} of {_size(total)}"
+        else:
+            percent = _COUNTING_SHARE + (100 - _COUNTING_SHARE) * fraction
+            message = f"merging: {done:,} of {total:,} merges"
+        percent = round(percent, 2)
+        if percent > last[0]:  # progress notifications must increase
+            last[0] = percent
+            progress(percent, 100.0, message)
+
+    return report
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r") + "'"
+
+
+def _size(count: int) -> str:
+    """
+    >>> _size(6264), _size(3_500_000)
+    ('6.1 KB', '3.3 MB')
+    """
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KB"
+    return f"{count / 1024 / 1024:.1f} MB"
+
+
+def _policy(value):
+    return "all" if value == "all" else set(value)
+
+
+def _encoding(ids: list[int], count: int, tokens, args: s.EncodeInput) -> s.Encoding:
+    encoding = s.Encoding(ids=ids, token_count=count)
+    if tokens is not None:
+        if args.return_tokens:
+            encoding.tokens = [t.text for t in tokens]
+        if args.return_offsets:
+            encoding.offsets = [(t.start, t.end) for t in tokens]
+    return encoding
+
+
+def readable_symbol(tokenizer: Tokenizer, symbol: str) -> str:
+    """A stored symbol as a learner should see it: classic symbols as they are
+    (``'low</w>'``), byte-level ones as the text their bytes spell."""
+    if tokenizer.mode == "classic" or symbol in tokenizer.special_tokens:
+        return symbol
+    token_id = tokenizer.vocab.get(symbol)
+    return tokenizer.readable(token_id) if token_id is not None else symbol
+
+
+def merge_rules(tokenizer: Tokenizer, offset: int, limit: int) -> list[s.MergeRule]:
+    rules = []
+    for rank in range(offset, min(offset + limit, len(tokenizer.merges))):
+        left, right = tokenizer.merges[rank]
+        merged_id = tokenizer.vocab[left + right]
+        rules.append(
+            s.MergeRule(
+                rank=rank, left=left, right=right, merged=left + right,
+                merged_text=inspection.token_text(tokenizer, merged_id),
+            )
+        )
+    return rules
+
+
+def _page(total: int, args: s.InspectInput, view: str) -> dict:
+    end = args.offset + args.limit
+    following = end if end < total else None
+    hint = None
+    if following is not None:
+        hint = f"call inspect_vocab with view='{view}', offset={following}, limit={args.limit} (same filters)"
+    return {"total": total, "offset": args.offset, "limit": args.limit, "next_offset": following, "next_page": hint}
+
+
+def _token_entry(tokenizer: Tokenizer, token_id: int, origins: dict) -> s.TokenEntry:
+    origin = origins.get(token_id)
+    return s.TokenEntry(
+        id=token_id,
+        token=tokenizer.id_to_token[token_id],
+        text=inspection.token_text(tokenizer, token_id),
+        length=inspection.token_length(tokenizer, token_id),
+        kind=inspection.token_kind(tokenizer, token_id, origins),
+        merge_rank=origin[0] if origin else None,
+    )
+
+
+def _tree_model(tokenizer: Tokenizer, node: inspection.MergeNode) -> s.MergeTreeNode:
+    return s.MergeTreeNode(
+        id=node.id,
+        token=node.token,
+        text=inspection.token_text(tokenizer, node.id),
+        rank=node.rank,
+        left=_tree_model(tokenizer, node.left) if node.left else None,
+        right=_tree_model(tokenizer, node.right) if node.right else None,
+    )
+
+
+def _find_token(tokenizer: Tokenizer, token: str) -> int:
+    """A token by its stored form, else by the text it reads as."""
+    if token in tokenizer.vocab:
+        return tokenizer.vocab[token]
+    if tokenizer.mode == "classic":
+        candidates = [token + END_OF_WORD]
+    else:
+        try:
+            candidates = [bytes_to_symbols(token.encode("utf-8"))]
+        except UnicodeEncodeError:
+            candidates = []
+    for candidate in candidates:
+        if candidate in tokenizer.vocab:
+            return tokenizer.vocab[candidate]
+    raise BPEError(
+        f"{token!r} is not a token of this vocabulary (neither as stored nor as readable text); "
+        f"search with view='tokens' and contains={token!r}, or see how it is split with encode"
+    )
+
+
+def _summary(tokenizer: Tokenizer, origins: dict) -> s.VocabSummary:
+    histogram = inspection.length_histogram(tokenizer)
+    return s.VocabSummary(
+        mode=tokenizer.mode,
+        pattern=tokenizer.pattern_name,
+        pattern_regex=tokenizer.pre_tokenizer.pattern,
+        vocab_size=tokenizer.vocab_size,
+        merges=len(tokenizer.merges),
+        base_symbols=tokenizer.vocab_size - len(origins) - len(tokenizer.special_tokens),
+        special_tokens=dict(tokenizer.special_tokens),
+        unk_token=tokenizer.unk_token,
+        length_unit="bytes" if tokenizer.mode == "byte_level" else "characters",
+        length_histogram=[s.LengthCount(length=k, count=v) for k, v in histogram.items()],
+        training=tokenizer.training.to_dict() if tokenizer.training else None,
+    )
+
+
+def _spaced(symbols: list[str]) -> str:
+    # Spaces inside a symbol are shown as '␣' so that the separators stay visible.
+    return "  ".join(symbol.replace(" ", "␣").replace("\n", "\\n") for symbol in symbols)
+
+
+def walkthrough(mode: str, words: list[s.WordExplanation], learned: list[s.MergeRule] | None) -> str:
+    """The explanation as text, in the order of a textbook walk-through."""
+    lines = []
+    if mode == "classic":
+        lines.append("Classic BPE: each word is spelled as characters plus '</w>' (end of word); merges are applied "
+                     "in the order they were learned.")
+    else:
+        lines.append("Byte-level BPE: each word (spaces included, shown as '␣') is spelled as UTF-8 bytes; a "
+                     "character of several bytes starts as several symbols (shown as \\xNN). The merge with the "
+                     "lowest rank present is applied first.")
+    if learned is not None:
+        lines.append("")
+        lines.append(f"Merges learned from the corpus ({len(learned)} shown), most frequent pair first:")
+        for rule in learned:
+            lines.append(f"  #{rule.rank}: {rule.left} + {rule.right} -> {rule.merged}")
+    for word in words:
+        lines.append("")
+        if word.special:
+            lines.append(f"{word.word!r} is a special token: it is never split (id {word.ids[0]}).")
+            continue
+        lines.append(f"Word {word.word!r}:")
+        lines.append(f"  start:     {_spaced(word.initial_symbols)}")
+        for step in word.steps:
+            lines.append(f"  merge #{step.rank} ({step.pair[0]} + {step.pair[1]} -> {step.merged}):  "
+                         f"{_spaced(step.symbols)}")
+        if not word.steps:
+            lines.append("  (no learned merge applies)")
+        lines.append(f"  tokens:    {_spaced(word.tokens)}   ids {word.ids}")
+    return "\n".join(lines)

@@ -1,0 +1,232 @@
+"""Named tokenizers on disk: one native JSON file per name.
+
+Layout: ``<data dir>/tokenizers/<name>.json``, in ``bpe_core``'s native
+format.  Writes are atomic (a temporary file renamed into place), so a
+reader, in this process or another, sees the old file or the new one, never
+half of one.  Creating a name that must not exist yet uses a hard link, which
+the operating system refuses if the name appeared in the meantime: two
+servers sharing the directory cannot both "create" the same name.
+
+A file that cannot be read as a tokenizer is reported by name and skipped;
+it never breaks listing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bpe_core import BPEError, Tokenizer, load_tokenizer, save_tokenizer
+
+logger = logging.getLogger(__name__)
+
+NAME_RULE = (
+    "1 to 64 characters: letters (any script), digits, '_', '-' and '.', starting with a letter or digit, "
+    "with no '..' and not ending in '.'"
+)
+_NAME = re.compile(r"[^\W_][\w.-]{0,63}")
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+SUFFIX = ".json"
+
+
+class StoreError(ValueError):
+    """A request about stored tokenizers cannot be carried out (the message says why)."""
+
+
+class UnknownTokenizer(StoreError):
+    pass
+
+
+class TokenizerExists(StoreError):
+    pass
+
+
+@dataclass
+class StoredTokenizer:
+    name: str
+    path: Path
+    tokenizer: Tokenizer
+    size_bytes: int
+    modified: datetime
+
+
+@dataclass
+class BrokenFile:
+    file: str
+    error: str
+
+
+def validate_name(name: str) -> str:
+    """Return ``name`` if it is a safe tokenizer name, else raise :class:`StoreError`.
+
+    >>> validate_name("gpt-small_v2")
+    'gpt-small_v2'
+    >>> validate_name("../etc/passwd")
+    Traceback (most recent call last):
+    ...
+    server.storage.StoreError: invalid tokenizer name '../etc/passwd': use 1 to 64 characters: letters (any script), digits, '_', '-' and '.', starting with a letter or digit, with no '..' and not ending in '.'
+    """
+    if (
+        not isinstance(name, str)
+        or not _NAME.fullmatch(name)
+        or ".." in name
+        or name.endswith(".")
+        or name.split(".")[0].lower() in _WINDOWS_RESERVED
+    ):
+        raise StoreError(f"invalid tokenizer name {name!r}: use {NAME_RULE}")
+    return name
+
+
+class TokenizerStore:
+    """Save, load, list and delete tokenizers by name in one directory."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir)
+        self.directory = self.data_dir / "tokenizers"
+        self._cache: dict[str, tuple[tuple, Tokenizer]] = {}
+        self._lock = threading.Lock()
+
+    def uri(self, name: str) -> str:
+        return f"bpe://tokenizers/{name}"
+
+    def path_for(self, name: str) -> Path:
+        return self.directory / (validate_name(name) + SUFFIX)
+
+    def _ensure_directory(self) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the data directory {str(self.directory)!r} ({exc.strerror or exc}); "
+                "start the server with --data-dir pointing to a writable directory"
+            ) from None
+
+    # --- reading ---------------------------------------------------------
+
+    def names(self) -> list[str]:
+        """Names of the files that look like tokenizers (not checked), sorted."""
+        if not self.directory.is_dir():
+            return []
+        names = []
+        for path in self.directory.glob("*" + SUFFIX):
+            name = path.name[: -len(SUFFIX)]
+            try:
+                validate_name(name)
+            except StoreError:
+                continue  # not ours (hand-copied file with an odd name)
+            if path.is_file():
+                names.append(name)
+        return sorted(names, key=str.lower)
+
+    def load(self, name: str) -> StoredTokenizer:
+        """The tokenizer called ``name`` (cached while its file is unchanged)."""
+        path = self.path_for(name)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise self._unknown(name) from None
+        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        with self._lock:
+            cached = self._cache.get(name)
+        if cached is not None and cached[0] == key:
+            tokenizer = cached[1]
+        else:
+            try:
+                tokenizer = load_tokenizer(path)
+            except BPEError as exc:
+                raise StoreError(
+                    f"tokenizer {name!r} cannot be loaded: {exc}. Delete it with delete_tokenizer, "
+                    "or train it again with overwrite=true"
+                ) from None
+            with self._lock:
+                self._cache[name] = (key, tokenizer)
+        modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc)
+        return StoredTokenizer(name, path, tokenizer, stat.st_size, modified)
+
+    def list(self) -> tuple[list[StoredTokenizer], list[BrokenFile]]:
+        """Every readable tokenizer, and every file that could not be read."""
+        good, broken = [], []
+        for name in self.names():
+            try:
+                good.append(self.load(name))
+            except UnknownTokenizer:
+                continue  # deleted while listing
+            except StoreError as exc:
+                logger.warning("skipping unreadable tokenizer file %s: %s", name + SUFFIX, exc)
+                broken.append(BrokenFile(name + SUFFIX, str(exc)))
+        return good, broken
+
+    def _unknown(self, name: str) -> UnknownTokenizer:
+        known = self.names()
+        if not known:
+            return UnknownTokenizer(
+                f"no tokenizer named {name!r}: none is stored yet. Train one with train_bpe "
+                "or import one with import_tokenizer"
+            )
+        close = difflib.get_close_matches(name, known, n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+        shown = ", ".join(repr(n) for n in known[:50]) + (" ..." if len(known) > 50 else "")
+        return UnknownTokenizer(f"no tokenizer named {name!r}.{suggestion} Known tokenizers: {shown}")
+
+    # --- writing ---------------------------------------------------------
+
+    def save(self, name: str, tokenizer: Tokenizer, *, overwrite: bool = False) -> tuple[Path, bool]:
+        """Store ``tokenizer`` as ``name``; returns the path and whether a tokenizer was replaced."""
+        path = self.path_for(name)
+        self._ensure_directory()
+        clash = next((n for n in self.names() if n.lower() == name.lower() and n != name), None)
+        if clash is not None:
+            raise TokenizerExists(
+                f"a tokenizer named {clash!r} already exists, and names that differ only in case "
+                "would share one file on macOS and Windows; choose another name"
+            )
+        if overwrite:
+            existed = path.exists()
+            save_tokenizer(tokenizer, path)
+            return path, existed
+        # Write under a temporary name, then link it to the real name: the
+        # link fails if the name exists, even if another process made it a
+        # moment ago, so "create" never replaces anything.
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
+        os.close(handle)
+        try:
+            save_tokenizer(tokenizer, temporary)
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                raise self.exists_error(name) from None
+            except OSError:
+                # File systems without hard links: check, then rename (a
+                # narrow race remains between two processes there).
+                if path.exists():
+                    raise self.exists_error(name) from None
+                os.replace(temporary, path)
+        finally:
+            try:
+                os.unlink(temporary)
+            except FileNotFoundError:
+                pass
+        return path, False
+
+    def exists_error(self, name: str) -> TokenizerExists:
+        return TokenizerExists(
+            f"a tokenizer named {name!r} already exists; pass overwrite=true to replace it, "
+            "or choose another name"
+        )
+
+    def delete(self, name: str) -> Path:
+        path = self.path_for(name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise self._unknown(name) from None
+        with self._lock:
+            self._cache.pop(name, None)
+        return path
