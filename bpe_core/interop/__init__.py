@@ -89,7 +89,7 @@ def export_tokenizer(tokenizer: Tokenizer, format: str, destination: PathLike) -
         files = export_tiktoken(tokenizer, destination)
         notes = [
             f"{files[1].name} holds the pattern and special tokens; build the Encoding with:\n"
-            + usage_snippet(str(files[0]), str(files[1])),
+            + usage_snippet(str(files[0]), str(files[1])).rstrip("\n"),
             "pass allowed_special='all' (or a set) to tiktoken's encode to turn special-token text into special tokens",
         ]
     elif kind == "gpt2":

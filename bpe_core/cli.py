@@ -1,0 +1,444 @@
+"""``python -m bpe_core``: the engine from a shell, no MCP client needed.
+
+::
+
+    python -m bpe_core train corpus.txt --vocab-size 5000 -o tok.json
+    python -m bpe_core encode tok.json "Hello world" --tokens
+    python -m bpe_core decode tok.json 15496 995
+    python -m bpe_core inspect tok.json
+    python -m bpe_core explain tok.json "lowest"
+    python -m bpe_core export tok.json --to huggingface -o tokenizer.json
+    python -m bpe_core import tokenizer.json -o tok.json
+
+Every command goes through the library's own functions (``train``,
+``Tokenizer.encode``..., ``bpe_core.interop``); wherever a tokenizer is
+read, any format ``import`` understands is accepted.  Errors print one
+``error: ...`` line and exit with status 2; Ctrl-C during training exits
+with 130 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Sequence, TextIO
+
+from . import __version__
+from .counting import PARALLEL_THRESHOLD_BYTES, available_cores
+from .errors import BPEError, SpecialTokenError, TrainingCancelled
+from .interop import FORMATS, export_tokenizer, import_tokenizer
+from .tokenizer import MODES, Tokenizer
+from .training import train
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
+# --- progress -----------------------------------------------------------------
+
+
+class ProgressBar:
+    """``train()``'s ``on_progress(phase, done, total)`` drawn on a stream.
+
+    On a terminal one line is redrawn in place; elsewhere (a log, a pipe) a
+    line is printed at most every ``interval`` seconds, and when a phase ends.
+
+    >>> import io
+    >>> stream = io.StringIO()
+    >>> bar = ProgressBar(stream, interactive=False, width=10)
+    >>> bar("merging", 50, 50)
+    >>> bar.close()
+    >>> stream.getvalue().split("]")[0]
+    'merging   [##########'
+    """
+
+    def __init__(self, stream: TextIO, *, interactive: bool | None = None, width: int = 30, interval: float = 1.0):
+        self.stream = stream
+        self.interactive = stream.isatty() if interactive is None else interactive
+        self.width = width
+        self.interval = interval
+        self.phase: str | None = None
+        self.phase_started = 0.0
+        self.last_drawn = 0.0
+        self.drawn_line = False
+        self.finished_phase: str | None = None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if phase != self.phase:
+            self._end_line()
+            self.phase, self.phase_started, self.last_drawn = phase, now, 0.0
+        finished = total > 0 and done >= total
+        if finished and self.finished_phase == phase:
+            return  # already drawn complete
+        if not finished and now - self.last_drawn < (0.1 if self.interactive else self.interval):
+            return
+        self.last_drawn = now
+        if finished:
+            self.finished_phase = phase
+        line = self.render(phase, done, total, now - self.phase_started)
+        if self.interactive:
+            self.stream.write("\r" + line + "\x1b[K")
+            self.drawn_line = True
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def render(self, phase: str, done: int, total: int, seconds: float) -> str:
+        fraction = min(1.0, done / total) if total > 0 else 0.0
+        filled = round(fraction * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        rate = done / seconds if seconds >= 0.05 else None  # too soon to say
+        if phase == "counting":
+            amount = f"{done / 1e6:,.1f}/{total / 1e6:,.1f} MB" + (f"  {rate / 1e6:,.1f} MB/s" if rate is not None else "")
+        else:
+            unit = "merges" if phase == "merging" else "steps"
+            amount = f"{done:,}/{total:,} {unit}" + (f"  {rate:,.0f} {unit}/s" if rate is not None else "")
+        return f"{phase:<9} [{bar}] {fraction:4.0%}  {amount}"
+
+    def _end_line(self) -> None:
+        if self.interactive and self.drawn_line:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.drawn_line = False
+
+    def close(self) -> None:
+        self._end_line()
+
+
+class _WorkersIgnoreCtrlC:
+    """Let training's worker processes ignore Ctrl-C; the parent stops them.
+
+    A terminal sends Ctrl-C to every process of the job, and a pool worker
+    that receives it dies printing a traceback.  A signal set to "ignore"
+    is the one disposition a new process inherits, so SIGINT is ignored
+    while the workers start, and handled again from training's first
+    progress report on (a Ctrl-C in that first second or two is lost).
+    Nothing changes when training will not start workers.
+    """
+
+    def __init__(self, will_start_workers: bool):
+        self.active = will_start_workers and hasattr(signal, "SIGINT")
+        self.previous = None
+
+    def __enter__(self):
+        if self.active:
+            self.previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return self
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+    def __exit__(self, *exc_info):
+        self.restore()
+
+
+def _will_start_workers(texts: list[str], files: list[str], workers: int | None) -> bool:
+    try:
+        size = sum(len(t) for t in texts) + sum(os.path.getsize(f) for f in files)
+    except OSError:
+        return False  # train() reports the missing file
+    return (workers if workers is not None else available_cores()) > 1 and size >= PARALLEL_THRESHOLD_BYTES
+
+
+# --- commands -----------------------------------------------------------------
+
+
+def _load(args) -> Tokenizer:
+    return import_tokenizer(args.tokenizer, getattr(args, "format", None), pattern=getattr(args, "pattern", None))
+
+
+def _read_text(args) -> str:
+    if args.file is not None:
+        try:
+            return Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BPEError(f"cannot read {args.file}: {exc}") from None
+    if args.text is not None and args.text != "-":
+        return args.text
+    return sys.stdin.read()
+
+
+def _special_policy(args) -> dict:
+    if args.special_as_text:
+        return {"allowed_special": (), "disallowed_special": ()}
+    if args.allow_all_special:
+        return {"allowed_special": "all"}
+    return {"allowed_special": set(args.allow_special or ())}
+
+
+def cmd_train(args) -> int:
+    texts = list(args.text or [])
+    if not texts and not args.files:
+        raise BPEError("give corpus files, or text with --text")
+    progress = ProgressBar(sys.stderr) if not args.quiet else None
+    guard = _WorkersIgnoreCtrlC(_will_start_workers(texts, args.files, args.workers))
+
+    def on_progress(phase: str, done: int, total: int) -> None:
+        guard.restore()
+        if progress is not None:
+            progress(phase, done, total)
+
+    started = time.perf_counter()
+    try:
+        with guard:
+            tokenizer = train(
+                texts, files=args.files, mode=args.mode, vocab_size=args.vocab_size, num_merges=args.num_merges,
+                min_frequency=args.min_frequency, pattern=args.pattern, special_tokens=args.special_token or (),
+                unk_token=args.unk_token, workers=args.workers, on_progress=on_progress,
+            )
+    finally:
+        if progress is not None:
+            progress.close()
+    # Saved only now, and atomically: an interrupted run leaves no file behind.
+    tokenizer.save(args.output)
+    report = tokenizer.training
+    print(f"trained a {tokenizer.mode} tokenizer: {tokenizer.vocab_size:,} tokens, {len(tokenizer.merges):,} merges "
+          f"(stopped by {report.stop_reason}) in {time.perf_counter() - started:.1f} s -> {args.output}")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    tokenizer = _load(args)
+    text = _read_text(args)
+    policy = _special_policy(args)
+    if args.tokens:
+        tokens = tokenizer.encode_tokens(text, **policy)
+        if args.json:
+            print(json.dumps([vars(t) for t in tokens], ensure_ascii=False))
+        else:
+            print(_table(["id", "token", "text", "start", "end"],
+                         [[t.id, t.token, json.dumps(t.text, ensure_ascii=False), t.start, t.end] for t in tokens]))
+        return 0
+    ids = tokenizer.encode(text, **policy)
+    print(json.dumps(ids) if args.json else " ".join(map(str, ids)))
+    return 0
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    cells = [header] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells)
+
+
+def _parse_ids(words: Sequence[str]) -> list[int]:
+    """Ids from arguments or stdin: ``1 2 3``, ``1,2,3`` or ``[1, 2, 3]``."""
+    text = " ".join(words) if words else sys.stdin.read()
+    pieces = text.replace("[", " ").replace("]", " ").replace(",", " ").split()
+    try:
+        return [int(p) for p in pieces]
+    except ValueError:
+        raise BPEError(f"ids must be integers (like 15496 995, or [15496, 995]); got {text.strip()[:60]!r}") from None
+
+
+def cmd_decode(args) -> int:
+    tokenizer = _load(args)
+    sys.stdout.write(tokenizer.decode(_parse_ids(args.ids), errors="strict" if args.strict else "replace") + "\n")
+    return 0
+
+
+def summary(tokenizer: Tokenizer, merges_shown: int = 10) -> dict:
+    """What ``inspect`` shows, as data."""
+    return {
+        "mode": tokenizer.mode,
+        "pattern": tokenizer.pattern_name,
+        "regex": tokenizer.pre_tokenizer.pattern,
+        "vocab_size": tokenizer.vocab_size,
+        "merges": len(tokenizer.merges),
+        "special_tokens": tokenizer.special_tokens,
+        "unk_token": tokenizer.unk_token,
+        "first_merges": [
+            {"rank": rank, "left": left, "right": right, "token": left + right, "id": tokenizer.vocab[left + right]}
+            for rank, (left, right) in enumerate(tokenizer.merges[:merges_shown])
+        ],
+        "training": tokenizer.training.to_dict() if tokenizer.training else None,
+    }
+
+
+def cmd_inspect(args) -> int:
+    tokenizer = _load(args)
+    info = summary(tokenizer, args.merges)
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return 0
+    lines = [
+        f"mode:           {info['mode']}",
+        f"pattern:        {info['pattern']}" + (f"  {info['regex']}" if info["regex"] else ""),
+        f"vocab size:     {info['vocab_size']:,}",
+        f"merges:         {info['merges']:,}",
+        f"special tokens: " + (", ".join(f"{t} ({i})" for t, i in info["special_tokens"].items()) or "none"),
+    ]
+    if info["unk_token"]:
+        lines.append(f"unk token:      {info['unk_token']}")
+    if info["first_merges"]:
+        lines.append(f"first {len(info['first_merges'])} merges:")
+        lines += [f"  #{m['rank']:<5} {m['left']} + {m['right']} -> {m['token']}  (id {m['id']})"
+                  for m in info["first_merges"]]
+    report = info["training"]
+    if report:
+        lines.append(
+            f"training:       {report['corpus_bytes']:,} bytes, {report['words']:,} words "
+            f"({report['distinct_words']:,} distinct), {report['merges_learned']:,} merges, "
+            f"stopped by {report['stop_reason']}, {report['seconds'].get('total', 0):.2f} s"
+        )
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_explain(args) -> int:
+    tokenizer = _load(args)
+    explanations = tokenizer.explain(_read_text(args))
+    if args.json:
+        print(json.dumps([vars(e) | {"steps": [vars(s) for s in e.steps]} for e in explanations], ensure_ascii=False))
+        return 0
+    for explanation in explanations:
+        print(f"{explanation.word!r} at {explanation.start}" + ("  (special token)" if explanation.special else ""))
+        if not explanation.special:
+            print(f"  start     {' '.join(explanation.symbols)}")
+            for step in explanation.steps:
+                print(f"  #{step.rank:<7} {step.left} + {step.right} -> {step.merged}:  {' '.join(step.symbols)}")
+        print(f"  tokens    {' '.join(explanation.tokens)}  ids {explanation.ids}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    tokenizer = _load(args)
+    result = export_tokenizer(tokenizer, args.to, args.output)
+    for path in result.files:
+        print(f"wrote {path}")
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    tokenizer = import_tokenizer(args.sources, args.format, pattern=args.pattern,
+                                 special_tokens=args.special_token or None)
+    tokenizer.save(args.output)
+    print(f"imported {tokenizer!r} -> {args.output}")
+    return 0
+
+
+# --- the parser -----------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bpe_core",
+        description="Train, apply, explain, inspect and convert BPE tokenizers (classic and byte-level).",
+        epilog="Run 'python -m bpe_core COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"bpe_core {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    loading = argparse.ArgumentParser(add_help=False)
+    loading.add_argument("tokenizer", help="tokenizer file: bpe_core JSON, tokenizer.json, .tiktoken, "
+                                           "vocab.json/merges.txt directory, or codes file")
+    loading.add_argument("--format", choices=FORMATS, help="the tokenizer file's format (default: detected)")
+    loading.add_argument("--pattern", help="pre-tokenizer pattern for files that store none "
+                                           "(a .tiktoken without its .json): gpt2, cl100k, o200k or a regex")
+    text_input = argparse.ArgumentParser(add_help=False)
+    text_input.add_argument("text", nargs="?", help="the text (default, or '-': read standard input)")
+    text_input.add_argument("--file", help="read the text from this UTF-8 file instead")
+
+    train_parser = commands.add_parser(
+        "train", help="train a tokenizer on corpus files or text",
+        description="Train a BPE tokenizer and save it (bpe_core JSON) once training is done. "
+                    "Progress goes to stderr; Ctrl-C stops cleanly (exit 130) and writes nothing.",
+    )
+    train_parser.add_argument("files", nargs="*", help="UTF-8 corpus files")
+    train_parser.add_argument("--text", action="append", help="corpus text given inline (repeatable)")
+    train_parser.add_argument("-o", "--output", required=True, help="where to save the tokenizer (bpe_core JSON)")
+    train_parser.add_argument("--mode", choices=MODES, default="byte_level",
+                              help="byte_level (GPT-2 style, default) or classic (Sennrich et al., </w>)")
+    train_parser.add_argument("--vocab-size", type=int, help="final vocabulary size, specials and base symbols included")
+    train_parser.add_argument("--num-merges", type=int, help="how many merges to learn at most")
+    train_parser.add_argument("--min-frequency", type=int, default=0, help="stop when the best pair is rarer")
+    train_parser.add_argument("--pattern", help="byte-level pre-tokenizer: gpt2 (default), cl100k, o200k or a regex")
+    train_parser.add_argument("--special-token", action="append", metavar="TOKEN",
+                              help="a special token, never split (repeatable; takes the first ids)")
+    train_parser.add_argument("--unk-token", default="<unk>", help="classic mode's unknown token (default <unk>)")
+    train_parser.add_argument("--workers", type=int, help="processes for counting words (default: all cores)")
+    train_parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    train_parser.set_defaults(run=cmd_train)
+
+    encode_parser = commands.add_parser("encode", parents=[loading, text_input], help="text to token ids",
+                                        description="Encode text and print its token ids.")
+    encode_parser.add_argument("--tokens", action="store_true", help="a table of tokens with character offsets")
+    encode_parser.add_argument("--json", action="store_true", help="print JSON")
+    specials = encode_parser.add_mutually_exclusive_group()
+    specials.add_argument("--allow-special", action="append", metavar="TOKEN",
+                          help="encode this special token's text as the special token (repeatable)")
+    specials.add_argument("--allow-all-special", action="store_true", help="encode every special token's text as such")
+    specials.add_argument("--special-as-text", action="store_true", help="encode special-token text as plain text")
+    encode_parser.set_defaults(run=cmd_encode)
+
+    decode_parser = commands.add_parser("decode", parents=[loading], help="token ids to text",
+                                        description="Decode token ids (arguments, or standard input) to text.")
+    decode_parser.add_argument("ids", nargs="*", help="ids: 1 2 3, 1,2,3 or [1, 2, 3] (default: standard input)")
+    decode_parser.add_argument("--strict", action="store_true", help="fail on bytes that are not UTF-8")
+    decode_parser.set_defaults(run=cmd_decode)
+
+    inspect_parser = commands.add_parser("inspect", parents=[loading], help="summary of a tokenizer",
+                                         description="Show mode, pattern, sizes, special tokens, first merges "
+                                                     "and the training report.")
+    inspect_parser.add_argument("--merges", type=int, default=10, help="how many first merges to list (default 10)")
+    inspect_parser.add_argument("--json", action="store_true", help="print JSON")
+    inspect_parser.set_defaults(run=cmd_inspect)
+
+    explain_parser = commands.add_parser("explain", parents=[loading, text_input], help="merge-by-merge encoding",
+                                         description="Show how each word of the text becomes tokens, merge by merge.")
+    explain_parser.add_argument("--json", action="store_true", help="print JSON")
+    explain_parser.set_defaults(run=cmd_explain)
+
+    export_parser = commands.add_parser(
+        "export", parents=[loading], help="write a tokenizer in another library's format",
+        description="Write the tokenizer as a Hugging Face tokenizer.json, a tiktoken rank file (+ .json), "
+                    "GPT-2 vocab.json + merges.txt (a directory), or subword-nmt codes (classic).",
+    )
+    export_parser.add_argument("--to", required=True, choices=FORMATS, help="the format to write")
+    export_parser.add_argument("-o", "--output", required=True, help="destination file (a directory for gpt2)")
+    export_parser.set_defaults(run=cmd_export)
+
+    import_parser = commands.add_parser(
+        "import", help="read another library's tokenizer files into bpe_core JSON",
+        description="Read tokenizer.json, a .tiktoken file, vocab.json + merges.txt or a codes file, check "
+                    "that bpe_core can reproduce it exactly, and save it as bpe_core JSON.",
+    )
+    import_parser.add_argument("sources", nargs="+", help="the file(s), or a directory holding them")
+    import_parser.add_argument("-o", "--output", required=True, help="where to save (bpe_core JSON)")
+    import_parser.add_argument("--format", choices=FORMATS, help="the files' format (default: detected)")
+    import_parser.add_argument("--pattern", help="pre-tokenizer for formats that store none: gpt2, cl100k, o200k "
+                                                 "or a regex (tiktoken: required without its .json)")
+    import_parser.add_argument("--special-token", action="append", metavar="TOKEN",
+                               help="a special token (repeatable; default: the files' own)")
+    import_parser.set_defaults(run=cmd_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (KeyboardInterrupt, TrainingCancelled):
+        print("interrupted: training stopped, nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SpecialTokenError as exc:
+        print(f"error: {exc} (on the command line: --allow-special TOKEN, --allow-all-special or "
+              "--special-as-text)", file=sys.stderr)
+        return EXIT_ERROR
+    except BPEError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        return 0
