@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ def count_words(
             on_progress("counting", done_bytes, max(total_bytes, done_bytes))
 
     if workers > 1 and total_bytes >= PARALLEL_THRESHOLD_BYTES:
-        context = multiprocessing.get_context("spawn")
+        context = _process_context()
         with context.Pool(
             workers, initializer=_init_worker, initargs=(pre_tokenizer.pattern, specials)
         ) as pool:
@@ -118,6 +119,18 @@ def count_words(
     if on_progress is not None:
         on_progress("counting", done_bytes, done_bytes)
     return WordCounts(counts, done_bytes, total_words)
+
+
+def _process_context():
+    """How to start worker processes.
+
+    ``fork`` is fast and does not re-import the caller's ``__main__``, but
+    forking a process that runs other threads (a server) can copy a lock in
+    its held state, so such processes use ``spawn``.
+    """
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _blocks(texts: list[str], files: list[Path]) -> Iterator[str]:

@@ -16,6 +16,7 @@ pre-tokenizer splits the rest into words, and the BPE model
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from typing import Collection, Iterable, Literal
 
 from .byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
@@ -29,6 +30,7 @@ MODES = ("byte_level", "classic")
 SpecialPolicy = Literal["all"] | Collection[str]
 
 _CACHE_LIMIT = 200_000
+_BYTE_SYMBOL_SET = frozenset(BYTE_TO_SYMBOL)
 
 
 @dataclass
@@ -144,9 +146,13 @@ class Tokenizer:
         self.merges: list[tuple[str, str]] = [tuple(m) for m in merges]
         self.special_tokens: dict[str, int] = {}
         for special in special_tokens:
+            if not isinstance(special, str) or not special:
+                raise BPEError(f"special tokens must be non-empty strings; got {special!r}")
             if special not in self.vocab:
                 raise BPEError(f"special token {special!r} is not in the vocabulary")
             self.special_tokens[special] = self.vocab[special]
+        if unk_token is not None and not isinstance(unk_token, str):
+            raise BPEError(f"unk_token must be a string or None; got {unk_token!r}")
         self.unk_token = unk_token
         self.training = training
         self._check_and_index()
@@ -158,7 +164,7 @@ class Tokenizer:
     def _check_and_index(self) -> None:
         self.id_to_token: dict[int, str] = {}
         for token, token_id in self.vocab.items():
-            if not isinstance(token_id, int) or token_id < 0:
+            if not isinstance(token_id, int) or isinstance(token_id, bool) or token_id < 0:
                 raise BPEError(f"token {token!r} has an invalid id {token_id!r}")
             if token_id in self.id_to_token:
                 raise BPEError(
@@ -180,6 +186,14 @@ class Tokenizer:
                     f"a byte-level vocabulary must hold all 256 byte symbols; {len(missing)} are missing "
                     f"(for example {missing[0]!r})"
                 )
+            # Every other token must be spelled in byte symbols, or it has no bytes to decode to.
+            for token in self.vocab:
+                if token not in self.special_tokens and not _BYTE_SYMBOL_SET.issuperset(token):
+                    foreign = next(ch for ch in token if ch not in _BYTE_SYMBOL_SET)
+                    raise BPEError(
+                        f"token {token!r} holds {foreign!r}, which is not one of the 256 byte symbols; "
+                        "a byte-level vocabulary spells every token (except special tokens) in byte symbols"
+                    )
             self._byte_ids = [self.vocab[s] for s in BYTE_TO_SYMBOL]
             self._symbol_ids = None
         else:
@@ -222,7 +236,8 @@ class Tokenizer:
         token = self._token(token_id)
         if token in self.special_tokens or self.mode == "classic":
             if self.mode == "classic" and token not in self.special_tokens and token != self.unk_token:
-                token = token.replace(END_OF_WORD, " ")
+                # Only a final </w> ends a word; one inside a token is text that spelled "</w>".
+                token = _strip_end_of_word(token) + (" " if token.endswith(END_OF_WORD) else "")
             return token.encode("utf-8")
         return bytes(SYMBOL_TO_BYTE[s] for s in token)
 
@@ -278,18 +293,22 @@ class Tokenizer:
         return len(self.encode(text, **special_policy))
 
     def _encode_ordinary(self, text: str) -> list[int]:
-        ids: list[int] = []
+        # The hot path: most words repeat, so look them all up in the cache
+        # at C speed and run BPE only on the misses.
         cache = self._cache
-        word_ids = self._word_ids
-        for word in self.pre_tokenizer.split(text):
-            cached = cache.get(word)
-            if cached is None:
-                cached = word_ids(word)
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                cache[word] = cached
-            ids += cached
-        return ids
+        words = self.pre_tokenizer.split(text)
+        pieces = list(map(cache.get, words))
+        if None in pieces:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            for position, piece in enumerate(pieces):
+                if piece is None:
+                    word = words[position]
+                    piece = cache.get(word)
+                    if piece is None:
+                        piece = cache[word] = self._word_ids(word)
+                    pieces[position] = piece
+        return list(chain.from_iterable(pieces))
 
     def _initial_ids(self, word: str) -> list[int]:
         """The word spelled as initial symbol ids (bytes, or characters + </w>)."""
@@ -383,7 +402,7 @@ class Tokenizer:
             for token_id in ids:
                 token = self.id_to_token[token_id]
                 unknown = token_id == self._unk_id
-                width = 1 if unknown else len(token.replace(END_OF_WORD, ""))
+                width = 1 if unknown else len(_strip_end_of_word(token))
                 result.append(Token(token_id, token, word[position : position + width], start + position,
                                     start + position + width, unknown=unknown))
                 position += width
@@ -430,6 +449,8 @@ class Tokenizer:
             raise BPEError(f"max_length must be at least 1; got {max_length}")
         if padding == "max_length" and max_length is None:
             raise BPEError("padding='max_length' needs max_length; pass max_length=N or use padding='longest'")
+        if isinstance(texts, str):
+            raise BPEError("encode_batch takes a list of texts, not one string; use encode() for a single text")
         pad_id = self._pad_id(pad_token) if padding else None
         rows, lengths, truncated = [], [], []
         for text in texts:
@@ -537,6 +558,11 @@ class Tokenizer:
     def __repr__(self) -> str:
         return (f"Tokenizer(mode={self.mode!r}, pattern={self.pattern_name!r}, vocab_size={self.vocab_size}, "
                 f"merges={len(self.merges)}, special_tokens={list(self.special_tokens)!r})")
+
+
+def _strip_end_of_word(token: str) -> str:
+    """A classic token without its final ``</w>`` (if any)."""
+    return token[: -len(END_OF_WORD)] if token.endswith(END_OF_WORD) else token
 
 
 def _checked_text(text) -> str:
