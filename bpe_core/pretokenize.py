@@ -28,7 +28,7 @@ from typing import Iterator
 
 import regex
 
-from .errors import PatternError
+from .errors import BPEError, PatternError
 
 #: Published pre-tokenizer patterns, by preset name.
 PRESET_PATTERNS: dict[str, str] = {
@@ -75,7 +75,6 @@ class PreTokenizer:
     name: str
     pattern: str | None
     _compiled: object = None
-    _timeout: float | None = None
 
     @classmethod
     def create(cls, pattern: str | None) -> "PreTokenizer":
@@ -88,28 +87,41 @@ class PreTokenizer:
         """
         if pattern is None or pattern == WHITESPACE:
             return cls(WHITESPACE, None)
+        if not isinstance(pattern, str):
+            raise PatternError(f"pattern must be a string: {describe_presets()}; got {pattern!r}")
         if pattern in PRESET_PATTERNS:
             source = PRESET_PATTERNS[pattern]
-            return cls(pattern, source, regex.compile(source), None)
+            return cls(pattern, source, regex.compile(source))
         for name, source in PRESET_PATTERNS.items():
             if pattern == source:
-                return cls(name, source, regex.compile(source), None)
-        return cls("custom", pattern, _compile_custom(pattern), CUSTOM_PATTERN_TIMEOUT)
+                return cls(name, source, regex.compile(source))
+        return cls("custom", pattern, _compile_custom(pattern))
 
     @property
     def is_whitespace(self) -> bool:
         return self._compiled is None
 
+    @property
+    def timeout(self) -> float | None:
+        """Seconds one call may run: :data:`CUSTOM_PATTERN_TIMEOUT` for a custom
+        pattern (read at call time, so it can be tuned after creation), none
+        for the published presets, which cannot backtrack badly."""
+        return CUSTOM_PATTERN_TIMEOUT if self.name == "custom" else None
+
     def split(self, text: str) -> list[str]:
         """The words of ``text``, in order (no empty words)."""
         if self._compiled is None:
+            # str.split() would accept a lone surrogate, which has no UTF-8
+            # bytes: the tokenizer could neither save nor decode it.
+            check_unicode(text)
             return text.split()
+        timeout = self.timeout
         try:
-            if self._timeout is None:
+            if timeout is None:
                 return self._compiled.findall(text)
-            return [m.group(0) for m in self._compiled.finditer(text, timeout=self._timeout) if m.group(0)]
+            return [m.group(0) for m in self._compiled.finditer(text, timeout=timeout) if m.group(0)]
         except TimeoutError:
-            raise _timeout_error(self.pattern, text) from None
+            raise _timeout_error(self.pattern, text, timeout) from None
 
     def split_with_offsets(self, text: str) -> Iterator[tuple[str, int]]:
         """Yield ``(word, start)`` pairs, ``start`` a character offset into ``text``.
@@ -118,18 +130,44 @@ class PreTokenizer:
         [('ab', 1), ('c', 5)]
         """
         if self._compiled is None:
+            check_unicode(text)
             position = 0
             for word in text.split():
                 start = text.index(word, position)
                 position = start + len(word)
                 yield word, start
             return
+        timeout = self.timeout
         try:
-            for match in self._compiled.finditer(text, timeout=self._timeout):
+            for match in self._compiled.finditer(text, timeout=timeout):
                 if match.end() > match.start():
                     yield match.group(0), match.start()
         except TimeoutError:
-            raise _timeout_error(self.pattern, text) from None
+            raise _timeout_error(self.pattern, text, timeout) from None
+
+
+def check_unicode(text: str) -> None:
+    """Raise :class:`BPEError` if ``text`` holds a lone surrogate (no UTF-8 form).
+
+    >>> check_unicode("ok \\U0001F600")
+    >>> check_unicode("bad " + chr(0xD800))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bpe_core.errors.BPEError: text contains a lone surrogate U+D800 at character 4, ...
+    """
+    if text.isascii():  # O(1) in CPython
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise lone_surrogate_error(text, exc.start) from None
+
+
+def lone_surrogate_error(text: str, position: int) -> BPEError:
+    return BPEError(
+        f"text contains a lone surrogate U+{ord(text[position]):04X} at character {position}, "
+        "which is not valid Unicode and has no UTF-8 bytes; remove it or replace it (for example with U+FFFD)"
+    )
 
 
 def _compile_custom(pattern: str):
@@ -149,10 +187,10 @@ def _compile_custom(pattern: str):
     return compiled
 
 
-def _timeout_error(pattern: str | None, text: str) -> PatternError:
+def _timeout_error(pattern: str | None, text: str, timeout: float | None) -> PatternError:
     sample = text[:40] + ("..." if len(text) > 40 else "")
     return PatternError(
-        f"pattern {pattern!r} took more than {CUSTOM_PATTERN_TIMEOUT:g} s on the text {sample!r} "
+        f"pattern {pattern!r} took more than {timeout:g} s on the text {sample!r} "
         f"({len(text)} characters) and was stopped; it probably backtracks catastrophically "
         f"(nested quantifiers such as (a+)+). Simplify it or use a preset: {', '.join(sorted(PRESET_PATTERNS))}"
     )

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import BPEError, TokenizerFileError
+from .pretokenize import PRESET_PATTERNS, WHITESPACE
 from .tokenizer import Tokenizer, TrainingReport
 
 FORMAT_NAME = "bpe_core.tokenizer"
@@ -71,13 +72,13 @@ def tokenizer_from_dict(document: dict, source: str = "<memory>") -> Tokenizer:
             report = TrainingReport(**training)
         except TypeError as exc:
             raise fail(f"field 'training' is malformed: {exc}") from None
-    pattern = document["pattern"]
+    pattern = _pattern_of(document["pattern"], fail)
     try:
         return Tokenizer(
             mode=document["mode"],
             vocab=document["vocab"],
             merges=[tuple(pair) for pair in merges],
-            pattern=pattern.get("name") if pattern.get("name") not in (None, "custom") else pattern.get("regex"),
+            pattern=pattern,
             special_tokens=document["special_tokens"],
             unk_token=document.get("unk_token"),
             training=report,
@@ -86,11 +87,34 @@ def tokenizer_from_dict(document: dict, source: str = "<memory>") -> Tokenizer:
         raise fail(str(exc)) from None
 
 
+def _pattern_of(pattern: dict, fail) -> str | None:
+    """The pattern argument for :class:`Tokenizer`: a known name, else the regex.
+
+    An unknown name is not taken for a regex (a name like ``"gpt5"`` from a
+    newer version would silently match almost nothing).
+    """
+    name, source = pattern.get("name"), pattern.get("regex")
+    if name == WHITESPACE or name in PRESET_PATTERNS:
+        return name
+    if name not in (None, "custom"):
+        raise fail(f"pattern name {name!r} is unknown (expected whitespace, {', '.join(sorted(PRESET_PATTERNS))} or custom)")
+    if source is not None and not isinstance(source, str):
+        raise fail(f"pattern regex must be a string, found {source!r}")
+    return source
+
+
 def save_tokenizer(tokenizer: Tokenizer, path: str | os.PathLike) -> Path:
     """Write ``tokenizer`` to ``path`` atomically; returns the path."""
     path = Path(path)
     text = json.dumps(tokenizer_to_dict(tokenizer), ensure_ascii=False, indent=None, separators=(",", ":"))
-    write_atomically(path, text.encode("utf-8"))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BPEError(
+            f"cannot save to {path}: the tokenizer holds a lone surrogate U+{ord(text[exc.start]):04X}, "
+            "which has no UTF-8 form; retrain it on text without lone surrogates"
+        ) from None
+    write_atomically(path, data)
     return path
 
 
@@ -99,6 +123,9 @@ def write_atomically(path: Path, data: bytes) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain
+        # open() would have, or keep the mode of the file it replaces.
+        os.chmod(temporary, _mode_for(path))
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -110,6 +137,25 @@ def write_atomically(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask would race with threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
 
 
 def load_tokenizer(path: str | os.PathLike) -> Tokenizer:
@@ -128,4 +174,6 @@ def load_tokenizer(path: str | os.PathLike) -> Tokenizer:
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
             "the file may be truncated or corrupt"
         ) from None
+    except RecursionError:
+        raise TokenizerFileError(f"{path}: JSON nested too deeply, so not a tokenizer file") from None
     return tokenizer_from_dict(document, str(path))
