@@ -22,7 +22,7 @@ from typing import Collection, Iterable, Literal
 from .byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
 from .errors import BPEError, SpecialTokenError
 from .merging import apply_merges
-from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter
+from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter, resolve_pattern
 from .trainer import END_OF_WORD
 
 Mode = Literal["classic", "byte_level"]
@@ -129,19 +129,7 @@ class Tokenizer:
         if mode not in MODES:
             raise BPEError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
         self.mode: Mode = mode
-        if mode == "classic":
-            if pattern not in (None, WHITESPACE):
-                raise BPEError(
-                    f"classic BPE splits words on whitespace; pattern {pattern!r} is not supported "
-                    "(use mode='byte_level' for regex pre-tokenization)"
-                )
-            pattern = WHITESPACE
-        elif pattern in (None, WHITESPACE):
-            raise BPEError(
-                "byte-level BPE needs a regex pre-tokenizer that keeps spaces: "
-                "'gpt2', 'cl100k', 'o200k' or a custom regex"
-            )
-        self.pre_tokenizer = PreTokenizer.create(pattern)
+        self.pre_tokenizer = PreTokenizer.create(resolve_pattern(mode, pattern))
         self.vocab: dict[str, int] = dict(vocab)
         self.merges: list[tuple[str, str]] = [tuple(m) for m in merges]
         self.special_tokens: dict[str, int] = {}

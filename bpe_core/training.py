@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 
 from .counting import ProgressCallback, StopCheck, count_words
 from .errors import BPEError
-from .pretokenize import WHITESPACE, PreTokenizer
+from .pretokenize import PreTokenizer, resolve_pattern
 from .tokenizer import MODES, Tokenizer, TrainingReport
 from .trainer import POLICIES, learn_merges
 
@@ -67,18 +67,10 @@ def train(
     specials = list(dict.fromkeys(special_tokens))
     if any(not isinstance(s, str) or not s for s in specials):
         raise BPEError(f"special tokens must be non-empty strings; got {special_tokens!r}")
+    pattern = resolve_pattern(mode, pattern, default=DEFAULT_PATTERN)
     if mode == "classic":
-        if pattern not in (None, WHITESPACE):
-            raise BPEError(
-                f"classic BPE splits words on whitespace, so pattern {pattern!r} cannot be used; "
-                "leave pattern out, or use mode='byte_level'"
-            )
-        pattern = WHITESPACE
         reserved = specials + ([unk_token] if unk_token not in specials else [])
     else:
-        pattern = pattern or DEFAULT_PATTERN
-        if pattern == WHITESPACE:
-            raise BPEError("byte-level BPE needs a regex pattern that keeps spaces: 'gpt2', 'cl100k', 'o200k' or a custom regex")
         reserved = specials
         minimum = len(reserved) + 256
         if vocab_size is not None and vocab_size < minimum:
