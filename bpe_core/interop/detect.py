@@ -72,7 +72,7 @@ def _detect_directory(directory: Path) -> str:
 def _sniff(path: Path) -> str:
     head = read_bytes(path)[:_SNIFF_BYTES]
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if stripped.startswith(b"{"):
+    if stripped.startswith((b"{", b"[")):
         return _sniff_json(path)
     lines = [line for line in head.split(b"\n")[:5] if line.strip()]
     if lines and lines[0].startswith(b"#version"):

@@ -167,11 +167,11 @@ def from_tokenizer_json(document, path) -> Tokenizer:
                 f"{setting} per call (encode_batch). Save the tokenizer with {setting} disabled "
                 f"(tokenizer.no_{setting}()) and import that",
             )
+    vocab, merges, ignore_merges = _read_model(model, path)
     _check_normalizer(document.get("normalizer"), path)
     pattern = _pattern_of(document.get("pre_tokenizer"), path)
     _check_post_processor(document.get("post_processor"), path)
     _check_decoder(document.get("decoder"), path)
-    vocab, merges, ignore_merges = _read_model(model, path)
     specials = _read_added_tokens(document.get("added_tokens", []), vocab, path)
     for token, token_id in vocab.items():
         if token not in specials and not is_byte_symbols(token):
@@ -203,6 +203,8 @@ def _check_normalizer(normalizer, path) -> None:
 
 def _describe(component) -> str:
     kind = _type_of(component)
+    if component is None:
+        return "null"
     if kind == "Sequence":
         parts = next((v for k, v in component.items() if isinstance(v, list)), [])
         return "Sequence[" + ", ".join(str(_type_of(p)) for p in parts) + "]"

@@ -77,6 +77,8 @@ def export_subword_nmt(tokenizer: Tokenizer, destination: str | os.PathLike) -> 
 def import_subword_nmt(path: str | os.PathLike, *, special_tokens: Iterable[str] | None = None) -> Tokenizer:
     """Read a codes file (and its companion ``.vocab.json`` when present)."""
     path = Path(path)
+    if path.is_dir():
+        path = path / DEFAULT_FILE
     merges = parse_merge_lines(read_text(path), path)
     companion = vocab_path(path)
     return from_codes(merges, _read_companion(companion) if companion.is_file() else None, path, special_tokens)
