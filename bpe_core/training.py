@@ -69,6 +69,8 @@ def train(
         raise BPEError(f"special tokens must be non-empty strings; got {special_tokens!r}")
     pattern = resolve_pattern(mode, pattern, default=DEFAULT_PATTERN)
     if mode == "classic":
+        # The unk token is cut out of the corpus like a special token: were
+        # "<unk>" learned by merging '<', 'u', ..., it would share the unk id.
         reserved = specials + ([unk_token] if unk_token not in specials else [])
     else:
         reserved = specials
@@ -84,7 +86,7 @@ def train(
 
     started = time.perf_counter()
     counted = count_words(
-        texts, files, pre_tokenizer, specials, workers=workers, on_progress=on_progress, should_stop=should_stop
+        texts, files, pre_tokenizer, reserved, workers=workers, on_progress=on_progress, should_stop=should_stop
     )
     counted_at = time.perf_counter()
     learned = learn_merges(
