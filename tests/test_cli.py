@@ -1,0 +1,182 @@
+"""``python -m bpe_core``, run as a user runs it: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bpe_core import load_tokenizer
+
+REPO = Path(__file__).resolve().parents[1]
+CORPORA = REPO.parent / "shared" / "corpora"
+CORPUS_TEXT = "the lowest newest widest low lower 中文 中国 def f(x): return x + 1\n" * 40
+COMMANDS = ["train", "encode", "decode", "inspect", "explain", "export", "import"]
+
+
+def run(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "bpe_core", *map(str, args)], input=input, capture_output=True,
+                            text=True, cwd=REPO, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def tokenizer_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "tok.json"
+    result = run("train", "--text", CORPUS_TEXT, "--vocab-size", "300", "--special-token", "<|end|>", "-o", path)
+    assert f"-> {path}" in result.stdout
+    assert "merging" in result.stderr and "[" in result.stderr  # the progress bar
+    return path
+
+
+def test_help_for_every_command():
+    assert all(command in run("--help").stdout for command in COMMANDS)
+    for command in COMMANDS:
+        usage = run(command, "--help").stdout
+        assert usage.startswith(f"usage: python -m bpe_core {command}")
+
+
+def test_train_from_files_with_every_option(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(CORPUS_TEXT, encoding="utf-8")
+    output = tmp_path / "classic.json"
+    result = run("train", corpus, "--mode", "classic", "--num-merges", "20", "--min-frequency", "2",
+                 "--special-token", "<pad>", "--unk-token", "<UNK>", "-q", "-o", output)
+    assert result.stderr == ""  # -q: no progress
+    tokenizer = load_tokenizer(output)
+    assert (tokenizer.mode, len(tokenizer.merges), tokenizer.unk_token) == ("classic", 20, "<UNK>")
+    run("train", corpus, "--pattern", "cl100k", "--vocab-size", "280", "-o", tmp_path / "cl.json")
+    assert load_tokenizer(tmp_path / "cl.json").pattern_name == "cl100k"
+
+
+def test_encode_matches_the_library(tokenizer_path):
+    tokenizer = load_tokenizer(tokenizer_path)
+    text = "the newest 中文 def"
+    assert run("encode", tokenizer_path, text).stdout.split() == [str(i) for i in tokenizer.encode(text)]
+    assert json.loads(run("encode", tokenizer_path, "--json", input=text).stdout) == tokenizer.encode(text)
+    table = run("encode", tokenizer_path, text, "--tokens").stdout.splitlines()
+    assert table[0].split() == ["id", "token", "text", "start", "end"]
+    assert len(table) == 1 + len(tokenizer.encode(text))
+    tokens = json.loads(run("encode", tokenizer_path, text, "--tokens", "--json").stdout)
+    assert [(t["start"], t["end"]) for t in tokens][0] == (0, 3)
+
+
+def test_encode_special_token_policy(tokenizer_path):
+    text = "low<|end|>"
+    refused = run("encode", tokenizer_path, text, check=False)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: the text contains the special token '<|end|>'")
+    assert "--allow-special" in refused.stderr
+    special_id = load_tokenizer(tokenizer_path).special_tokens["<|end|>"]
+    assert run("encode", tokenizer_path, text, "--allow-special", "<|end|>").stdout.split()[-1] == str(special_id)
+    assert str(special_id) not in run("encode", tokenizer_path, text, "--special-as-text").stdout.split()
+
+
+def test_decode_from_arguments_and_stdin(tokenizer_path):
+    ids = load_tokenizer(tokenizer_path).encode("the newest 中文")
+    assert run("decode", tokenizer_path, *map(str, ids)).stdout == "the newest 中文\n"
+    assert run("decode", tokenizer_path, input=json.dumps(ids)).stdout == "the newest 中文\n"
+    bad = run("decode", tokenizer_path, "12", "x", check=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ids must be integers")
+
+
+def test_inspect_and_explain(tokenizer_path):
+    summary = run("inspect", tokenizer_path, "--merges", "3").stdout
+    assert "mode:           byte_level" in summary and "<|end|>" in summary and "#2 " in summary
+    info = json.loads(run("inspect", tokenizer_path, "--json").stdout)
+    assert info["vocab_size"] == load_tokenizer(tokenizer_path).vocab_size and info["training"]["stop_reason"]
+    explained = run("explain", tokenizer_path, "lowest").stdout
+    assert explained.startswith("'lowest' at 0") and " -> " in explained and "tokens" in explained
+    steps = json.loads(run("explain", tokenizer_path, "lowest", "--json").stdout)
+    assert steps[0]["word"] == "lowest" and steps[0]["steps"]
+
+
+def test_export_then_import_through_tokenizers(tokenizer_path, tmp_path):
+    tokenizers = pytest.importorskip("tokenizers")
+    exported = run("export", tokenizer_path, "--to", "huggingface", "-o", tmp_path / "tokenizer.json").stdout
+    assert f"wrote {tmp_path / 'tokenizer.json'}" in exported and "note:" in exported
+    theirs = tokenizers.Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    text = "the lowest 中国"
+    # Any format is accepted wherever a tokenizer is read.
+    assert run("encode", tmp_path / "tokenizer.json", text, "--json").stdout.strip() == json.dumps(theirs.encode(text).ids)
+    run("import", tmp_path / "tokenizer.json", "-o", tmp_path / "back.json")
+    assert load_tokenizer(tmp_path / "back.json").vocab == load_tokenizer(tokenizer_path).vocab
+
+
+def test_export_and_import_tiktoken_and_gpt2(tokenizer_path, tmp_path):
+    run("export", tokenizer_path, "--to", "tiktoken", "-o", tmp_path / "t.tiktoken")
+    (tmp_path / "t.tiktoken.json").unlink()
+    missing = run("import", tmp_path / "t.tiktoken", "-o", tmp_path / "x.json", check=False)
+    assert missing.returncode == 2 and "pattern=" in missing.stderr
+    run("import", tmp_path / "t.tiktoken", "--pattern", "gpt2", "--special-token", "<|end|>", "-o", tmp_path / "t.json")
+    run("export", tokenizer_path, "--to", "gpt2", "-o", tmp_path / "gpt2")
+    run("import", tmp_path / "gpt2" / "vocab.json", tmp_path / "gpt2" / "merges.txt", "-o", tmp_path / "g.json")
+    expected = load_tokenizer(tokenizer_path).encode("the newest 中文")
+    for path in ("t.json", "g.json"):
+        assert load_tokenizer(tmp_path / path).encode("the newest 中文") == expected
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["encode", "missing.json", "x"], "error: missing.json: no such file"),
+        (["train", "--text", "abc", "--mode", "classic", "--pattern", "gpt2", "--num-merges", "3", "-o", "x.json"],
+         "error: classic BPE splits words on whitespace"),
+        (["train", "-o", "x.json", "--vocab-size", "300"], "error: give corpus files, or text with --text"),
+        (["export", "TOKENIZER", "--to", "subword_nmt", "-o", "codes.txt"], "error: the subword-nmt codes format holds classic"),
+    ],
+)
+def test_errors_are_one_line_with_status_2(args, message, tokenizer_path, tmp_path):
+    args = [str(tokenizer_path) if a == "TOKENIZER" else a for a in args]
+    result = subprocess.run([sys.executable, "-m", "bpe_core", *args], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_corrupt_tokenizer_file(tmp_path):
+    path = tmp_path / "tok.json"
+    path.write_text('{"format": "bpe_core.tokenizer", "version": 1, "mode": "byte_', encoding="utf-8")
+    result = run("inspect", path, check=False)
+    assert result.returncode == 2 and result.stderr.startswith(f"error: {path}: is not valid JSON")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_training_cleanly_and_writes_nothing(workers, tmp_path):
+    corpus = CORPORA / "en_pydocs.txt"  # 11 MB: counting alone takes seconds
+    if not corpus.is_file():
+        pytest.skip(f"shared corpus {corpus} is missing")
+    output = tmp_path / "tok.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bpe_core", "train", str(corpus), "--vocab-size", "50000", "--workers", workers,
+         "-o", str(output)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, like a shell job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if our runner ignores SIGINT
+    )
+    try:
+        first_line = process.stderr.readline()  # the first progress report: training is under way
+        assert first_line.startswith("counting"), first_line
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole job
+        started = time.monotonic()
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert time.monotonic() - started < 30
+    assert process.returncode == 130
+    assert stderr.strip().splitlines()[-1] == "interrupted: training stopped, nothing was written"
+    assert "Traceback" not in stderr  # not in the parent, not in a worker
+    assert stdout == ""
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
