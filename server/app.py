@@ -31,7 +31,7 @@ from mcp_types import (
 )
 from pydantic import BaseModel, Field, ValidationError
 
-from bpe_core import BPEError, TrainingCancelled
+from bpe_core import BPEError, TrainingCancelled, interop
 
 from . import prompts
 from . import schemas as s
@@ -184,11 +184,57 @@ def build_server(config: ServerConfig) -> MCPServer:
         s.DeleteResult,
         lambda args, ctx, roots: service.delete(args),
         description=(
-            "Delete a stored tokenizer by name, permanently. Exported files are not touched. Returns the "
-            "names that remain."
+            "Delete a stored tokenizer by name, permanently (there is no undo). Use it to remove a tokenizer that "
+            "is no longer needed; to replace one, train_bpe with overwrite=true is enough. Files written by "
+            "export_tokenizer are not touched. Returns the names that remain."
         ),
         annotations=ToolAnnotations(
             title="Delete a tokenizer", read_only_hint=False, destructive_hint=True,
+            idempotent_hint=True, open_world_hint=False,
+        ),
+    )
+
+    def import_(args: s.ImportInput, ctx: Context, roots: ListRootsResult | None) -> s.ImportResult:
+        return service.import_tokenizer(args, files=service.file_access(_root_paths(roots)))
+
+    add(
+        "import_tokenizer",
+        s.ImportInput,
+        s.ImportResult,
+        import_,
+        roots=client_roots["always"],
+        description=(
+            "Import a tokenizer made elsewhere and store it under a name, so that encode, explain, "
+            "inspect_vocab and the other tools can use it: a Hugging Face tokenizer.json (byte-level BPE), a "
+            "tiktoken .tiktoken file (with pattern='cl100k' or 'o200k' for OpenAI's files unless the companion "
+            ".tiktoken.json is present), a GPT-2 vocab.json + merges.txt pair, a subword-nmt codes file, or "
+            "bpe_core's native JSON. Files must be inside the allowed roots. The import is exact or refused "
+            "with the reason. Returns the stored name, format, mode, sizes and special tokens."
+        ),
+        annotations=ToolAnnotations(
+            title="Import a tokenizer file", read_only_hint=False, destructive_hint=True,
+            idempotent_hint=True, open_world_hint=False,
+        ),
+    )
+
+    def export(args: s.ExportInput, ctx: Context, roots: ListRootsResult | None) -> s.ExportResult:
+        return service.export_tokenizer(args, files=service.file_access(_root_paths(roots)))
+
+    add(
+        "export_tokenizer",
+        s.ExportInput,
+        s.ExportResult,
+        export,
+        roots=client_roots["always"],
+        description=(
+            "Write a stored tokenizer to files other libraries read, inside the allowed roots: format "
+            "'huggingface' (tokenizer.json for the tokenizers / transformers libraries, the default), 'tiktoken', "
+            "'gpt2' (vocab.json + merges.txt), 'subword_nmt' (classic tokenizers) or 'native'. Byte-level "
+            "tokenizers fit the first three; classic ones only subword_nmt and native. Existing files are refused "
+            "unless overwrite=true. Returns the files written and notes on how to load them."
+        ),
+        annotations=ToolAnnotations(
+            title="Export a tokenizer to files", read_only_hint=False, destructive_hint=True,
             idempotent_hint=True, open_world_hint=False,
         ),
     )
@@ -342,6 +388,22 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
     )
     def tokenizer_native(name: str) -> str:
         return load(name).path.read_text(encoding="utf-8")
+
+    @server.resource(
+        "bpe://tokenizers/{name}/tokenizer.json",
+        name="tokenizer-huggingface",
+        title="Tokenizer as Hugging Face tokenizer.json",
+        description="A stored byte-level tokenizer exported as a Hugging Face tokenizer.json document "
+        "(tokenizers.Tokenizer.from_str can load it). Classic tokenizers cannot be expressed in this format.",
+        mime_type="application/json",
+    )
+    def tokenizer_huggingface(name: str) -> str:
+        tokenizer = load(name).tokenizer
+        try:
+            document = interop.huggingface.to_tokenizer_json(tokenizer)
+        except BPEError as exc:
+            raise ResourceError(f"tokenizer {name!r} cannot be a tokenizer.json: {exc}") from None
+        return json.dumps(document, ensure_ascii=False, indent=1)
 
     @server.resource(
         "bpe://tokenizers/{name}/merges",

@@ -13,6 +13,7 @@ from the first root.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 from dataclasses import dataclass, field
@@ -52,6 +53,27 @@ class CorpusFiles:
     files: list[Path]
     total_bytes: int
     skipped: list[str] = field(default_factory=list)  # why some matches were not read
+
+
+def _refuse_unusable_paths(method):
+    """Turn the operating system's refusals into a :class:`FileAccessError`.
+
+    A user-supplied path can make ``Path`` methods raise instead of answer: a
+    name longer than the file system allows (``OSError`` ENAMETOOLONG), a
+    symlink loop (``RuntimeError`` from ``resolve``), ``~nobody`` (no such
+    user's home).  Those are the caller's to fix, not crashes.
+    """
+
+    @functools.wraps(method)
+    def checked(self, path, *args, **kwargs):
+        try:
+            return method(self, path, *args, **kwargs)
+        except (OSError, RuntimeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            shown = repr(path) if len(repr(path)) <= 200 else repr(path)[:200] + "..."
+            raise FileAccessError(f"cannot use the path {shown}: {reason}") from None
+
+    return checked
 
 
 class FileAccess:
@@ -97,16 +119,18 @@ class FileAccess:
             "Start the server with --root DIR to allow another directory"
         )
 
-    def readable_file(self, path: str) -> Path:
-        """An existing regular file inside the roots."""
+    @_refuse_unusable_paths
+    def readable_file(self, path: str, *, directory_ok: bool = False) -> Path:
+        """An existing regular file (or, if allowed, directory) inside the roots."""
         self._require_roots()
         resolved = self._absolute(path).resolve()
         if not self.inside(resolved):
             raise self._outside_error(path, resolved)
-        if not resolved.is_file():
+        if not (resolved.is_file() or (directory_ok and resolved.is_dir())):
             raise FileAccessError(f"{path!r} does not exist or is not a regular file")
         return resolved
 
+    @_refuse_unusable_paths
     def writable_path(self, path: str) -> Path:
         """A path inside the roots that may be written (its directory must exist)."""
         self._require_roots()
@@ -125,6 +149,7 @@ class FileAccess:
             raise FileAccessError(f"the directory of {path!r} does not exist; create it first")
         return resolved
 
+    @_refuse_unusable_paths
     def corpus_files(self, patterns: list[str]) -> CorpusFiles:
         """Expand files, directories and globs into corpus files, within the limits."""
         self._require_roots()

@@ -9,10 +9,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from mcp.server.mcpserver import MCPServer
+from pydantic import Field
 
 
-def bpe_walkthrough(sentence: str, tokenizer: str = "", language: str = "English") -> str:
+def bpe_walkthrough(
+    sentence: Annotated[str, Field(description="The sentence (or word) to tokenize, in any language.")],
+    tokenizer: Annotated[str, Field(description="Optional stored tokenizer to use; by default merges are "
+                                    "learned from the sentence itself.")] = "",
+    language: Annotated[str, Field(description="Language of the explanation, e.g. English or 中文.")] = "English",
+) -> str:
     """Walk through byte-pair encoding on your own sentence, merge by merge."""
     if tokenizer:
         source = (
@@ -47,7 +55,12 @@ Then explain, using the tool results rather than guessing:
 """
 
 
-def train_tokenizer_for_corpus(corpus: str, vocab_size: str = "", purpose: str = "") -> str:
+def train_tokenizer_for_corpus(
+    corpus: Annotated[str, Field(description="The corpus: file, directory or glob paths inside the allowed roots, "
+                                 "or a description of it.")],
+    vocab_size: Annotated[str, Field(description="Optional target vocabulary size.")] = "",
+    purpose: Annotated[str, Field(description="Optional: what the tokenizer is for (a model, a language, ...).")] = "",
+) -> str:
     """Guide the training of a tokenizer for your own corpus, then check and export it."""
     size = (
         f"Use vocab_size={vocab_size}."

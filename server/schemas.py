@@ -426,23 +426,36 @@ class DeleteResult(BaseModel):
     remaining: list[str]
 
 
+FileFormat = Literal["huggingface", "tiktoken", "gpt2", "subword_nmt", "native"]
+_FORMATS_EXPLAINED = (
+    "'huggingface' (tokenizer.json, loadable with tokenizers.Tokenizer.from_file; byte-level only), "
+    "'tiktoken' (NAME.tiktoken ranks + NAME.tiktoken.json with pattern and special tokens; byte-level only), "
+    "'gpt2' (vocab.json + merges.txt; byte-level only), 'subword_nmt' (codes.txt + codes.txt.vocab.json; "
+    "classic only) or 'native' (bpe_core's own JSON; any tokenizer)"
+)
+
+
 class ImportInput(Input):
     name: NewTokenizerName
     paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
         min_length=1,
         max_length=2,
-        description="A Hugging Face tokenizer.json, a .tiktoken file, or a vocab.json and a merges.txt (GPT-2 "
-        "style), inside the allowed roots.",
+        description="The file(s) to import, inside the allowed roots: a tokenizer.json, a .tiktoken file, a "
+        "vocab.json and a merges.txt (or the directory holding them), a subword-nmt codes file, or a native "
+        "bpe_core JSON file.",
     )
-    format: Literal["tokenizer.json", "tiktoken", "vocab_merges"] | None = Field(
-        None, description="File format; by default guessed from the file names."
-    )
+    format: FileFormat | None = Field(None, description="File format; by default detected from the names and "
+                                      "contents. One of " + _FORMATS_EXPLAINED + ".")
     pattern: str | None = Field(
         None,
         min_length=1,
         max_length=10_000,
-        description="Pre-tokenizer for formats that do not record one (.tiktoken, vocab.json+merges.txt): "
-        "'gpt2', 'cl100k', 'o200k' or a regex.",
+        description="Pre-tokenizer for files that record none (a .tiktoken without its .json, vocab.json + "
+        "merges.txt): 'gpt2' (default for those), 'cl100k', 'o200k' or a regex. cl100k_base.tiktoken needs 'cl100k'.",
+    )
+    special_tokens: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        None, max_length=1000, description="Special tokens, for files that do not mark them (by default the "
+        "file's own)."
     )
     overwrite: bool = Field(False, description="Replace an existing tokenizer of the same name.")
 
@@ -461,17 +474,15 @@ class ImportResult(BaseModel):
 
 class ExportInput(Input):
     tokenizer: TokenizerName
-    format: Literal["tokenizer.json", "tiktoken", "vocab_merges"] = Field(
-        "tokenizer.json",
-        description="'tokenizer.json' (Hugging Face tokenizers, loadable with Tokenizer.from_file), 'tiktoken' "
-        "(a .tiktoken ranks file, byte-level only) or 'vocab_merges' (GPT-2 style vocab.json + merges.txt).",
-    )
+    format: FileFormat = Field("huggingface", description="One of " + _FORMATS_EXPLAINED + ".")
     destination: str = Field(
         min_length=1,
         max_length=4096,
-        description="Directory (inside the allowed roots) to write into; the files get standard names.",
+        description="Where to write, inside the allowed roots: an existing directory (the files get standard "
+        "names: tokenizer.json, tokenizer.tiktoken, vocab.json, ...) or a file path for single-file formats. "
+        "Relative paths start at the first allowed root.",
     )
-    overwrite: bool = Field(False, description="Replace files that already exist.")
+    overwrite: bool = Field(False, description="Replace files that already exist (by default they are refused).")
 
 
 class ExportedFile(BaseModel):
@@ -483,3 +494,4 @@ class ExportResult(BaseModel):
     tokenizer: str
     format: str
     files: list[ExportedFile]
+    notes: list[str] = Field(description="What a reader of these files must know (how to load them, caveats).")

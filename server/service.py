@@ -11,6 +11,9 @@ MCP tool errors.  Tests call it directly, without any MCP machinery.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,13 +22,13 @@ from pathlib import Path
 
 import bpe_core
 from bpe_core import BPEError, Tokenizer, TrainingCancelled
-from bpe_core import inspection
+from bpe_core import inspection, interop
 from bpe_core.byte_symbols import bytes_to_symbols
 from bpe_core.trainer import END_OF_WORD
 
 from . import schemas as s
 from .config import ServerConfig
-from .files import FileAccess
+from .files import FileAccess, FileAccessError
 from .storage import StoreError, TokenizerStore
 
 logger = logging.getLogger(__name__)
@@ -339,6 +342,77 @@ class BPEService:
             allowed_roots=[str(r) for r in self.config.roots],
         )
 
+    def import_tokenizer(self, args: s.ImportInput, files: FileAccess | None = None) -> s.ImportResult:
+        path = self.store.path_for(args.name)
+        if not args.overwrite and path.exists():
+            raise self.store.exists_error(args.name)
+        files = files or self.file_access()
+        sources = [files.readable_file(p, directory_ok=True) for p in args.paths]
+        kind = args.format or interop.detect_format(sources if len(sources) > 1 else sources[0])
+        tokenizer = interop.import_tokenizer(
+            sources, kind, pattern=args.pattern, special_tokens=args.special_tokens
+        )
+        self.store.save(args.name, tokenizer, overwrite=args.overwrite)
+        return s.ImportResult(
+            name=args.name,
+            uri=self.store.uri(args.name),
+            format=kind,
+            mode=tokenizer.mode,
+            pattern=tokenizer.pattern_name,
+            vocab_size=tokenizer.vocab_size,
+            merges=len(tokenizer.merges),
+            special_tokens=dict(tokenizer.special_tokens),
+            sources=[str(p) for p in sources],
+        )
+
+    def export_tokenizer(self, args: s.ExportInput, files: FileAccess | None = None) -> s.ExportResult:
+        """Write the files in a private directory next to the destination, then
+        move them into place: nothing is left half-written, and without
+        ``overwrite`` no existing file is replaced."""
+        tokenizer = self.store.load(args.tokenizer).tokenizer
+        target = (files or self.file_access()).writable_path(args.destination)
+        into_directory = target.is_dir() or args.format == "gpt2"
+        directory = target if into_directory else target.parent
+        if args.format == "gpt2" and not target.is_dir():
+            raise FileAccessError(f"the gpt2 format writes vocab.json and merges.txt into a directory; "
+                                  f"{args.destination!r} is not an existing directory")
+        staging = Path(tempfile.mkdtemp(prefix=".export-", dir=directory))
+        try:
+            written = interop.export_tokenizer(
+                tokenizer, args.format, staging if into_directory else staging / target.name
+            )
+            finals = [directory / f.name for f in written.files]
+            existing = [str(p) for p in finals if p.exists() or p.is_symlink()]
+            if existing and not args.overwrite:
+                raise _files_exist(existing)
+            placed: list[Path] = []
+            for staged, final in zip(written.files, finals):
+                if args.overwrite:
+                    if final.is_symlink():
+                        final.unlink()  # replace the link itself, never the file it points to
+                    os.replace(staged, final)
+                    continue
+                try:
+                    os.link(staged, final)  # fails if the name appeared meanwhile
+                except FileExistsError:
+                    for path in placed:
+                        path.unlink(missing_ok=True)
+                    raise _files_exist([str(final)]) from None
+                except OSError:  # no hard links on this file system: check, then rename
+                    if final.exists():
+                        raise _files_exist([str(final)]) from None
+                    os.replace(staged, final)
+                placed.append(final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return s.ExportResult(
+            tokenizer=args.tokenizer,
+            format=written.format,
+            files=[s.ExportedFile(path=str(p), size_bytes=p.stat().st_size) for p in finals],
+            # The notes name the files where they were written first; name them where they are now.
+            notes=[note.replace(str(staging), str(directory)) for note in written.notes],
+        )
+
     def delete(self, args: s.DeleteInput) -> s.DeleteResult:
         if args.name in self.trainings_running:
             raise StoreError(f"{args.name!r} is being trained right now; delete it after the training finishes")
@@ -347,6 +421,13 @@ class BPEService:
 
 
 # --- translation helpers -------------------------------------------------------------
+
+
+def _files_exist(paths: list[str]) -> FileAccessError:
+    return FileAccessError(
+        f"{', '.join(paths)} already exist{'s' if len(paths) == 1 else ''}; pass overwrite=true to replace "
+        f"{'it' if len(paths) == 1 else 'them'}, or choose another destination"
+    )
 
 
 def _training_progress(progress: Progress | None):

@@ -1,0 +1,95 @@
+"""A long training runs in a worker thread: other calls are answered meanwhile,
+and cancelling the call really stops the worker and saves nothing."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import anyio
+import pytest
+from mcp import Client
+
+from server import ServerConfig, build_server
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def big_corpus(tmp_path_factory):
+    """~1.5 MB of random words: learning 60,000 merges from it takes well over ten seconds."""
+    root = tmp_path_factory.mktemp("big")
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = ("".join(rng.choices(letters, k=rng.randint(4, 14))) for _ in range(150_000))
+    (root / "random.txt").write_text(" ".join(words), encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_cancelled_training_stops_the_worker_and_other_calls_stay_fast(tmp_path, big_corpus, mode):
+    server = build_server(ServerConfig(data_dir=tmp_path / "data", roots=(big_corpus,)))
+    service = server.service
+    merging = anyio.Event()
+    seen_progress = []
+
+    async def on_progress(progress, total, message):
+        seen_progress.append(progress)
+        if message and message.startswith("merging"):
+            merging.set()
+
+    async with Client(server, mode=mode) as client:
+        small = await client.call_tool("train_bpe", {"name": "small", "text": "hello world " * 50, "vocab_size": 260})
+        assert not small.is_error
+        outcome = {}
+
+        async def long_training(scope: anyio.CancelScope) -> None:
+            with scope:
+                outcome["result"] = await client.call_tool(
+                    "train_bpe", {"name": "big", "paths": ["random.txt"], "vocab_size": 60_000},
+                    progress_callback=on_progress,
+                )
+
+        async with anyio.create_task_group() as group:
+            scope = anyio.CancelScope()
+            group.start_soon(long_training, scope)
+            with anyio.fail_after(30):
+                await merging.wait()
+            assert service.trainings_running == ["big"]
+
+            # The event loop is free: quick calls are answered within a second.
+            for tool, arguments in [
+                ("list_tokenizers", {}),
+                ("encode", {"tokenizer": "small", "text": "hello world"}),
+                ("inspect_vocab", {"tokenizer": "small"}),
+            ]:
+                started = time.monotonic()
+                result = await client.call_tool(tool, arguments)
+                assert not result.is_error, result.content[0].text
+                assert time.monotonic() - started < 1.0, f"{tool} waited for the training"
+
+            # The same name cannot be trained twice at once.
+            clash = await client.call_tool("train_bpe", {"name": "big", "text": "x y", "vocab_size": 257})
+            assert clash.is_error and "already in progress" in clash.content[0].text
+
+            cancelled_at = time.monotonic()
+            scope.cancel()
+
+        # The worker thread notices the cancellation and stops training.
+        with anyio.fail_after(5):
+            while service.trainings_running:
+                await anyio.sleep(0.02)
+        stopped_after = time.monotonic() - cancelled_at
+        assert stopped_after < 3.0
+        if "result" in outcome:  # the in-process dispatcher may still deliver the handler's answer
+            assert outcome["result"].is_error and "cancelled" in outcome["result"].content[0].text
+        assert seen_progress == sorted(seen_progress) and seen_progress[-1] < 100
+
+        listing = await client.call_tool("list_tokenizers", {})
+        assert [t["name"] for t in listing.structured_content["tokenizers"]] == ["small"]
+    assert sorted(p.name for p in service.store.directory.iterdir()) == ["small.json"]  # no leftovers
