@@ -174,10 +174,20 @@ def _special_policy(args) -> dict:
     return {"allowed_special": set(args.allow_special or ())}
 
 
+def _check_output(path: str) -> None:
+    """Fail before the work, not after it, if the result could not be saved."""
+    output = Path(path)
+    if output.is_dir():
+        raise BPEError(f"-o {path} is a directory; give a file name")
+    if not output.resolve().parent.is_dir():
+        raise BPEError(f"-o {path}: the directory {output.parent} does not exist")
+
+
 def cmd_train(args) -> int:
     texts = list(args.text or [])
     if not texts and not args.files:
         raise BPEError("give corpus files, or text with --text")
+    _check_output(args.output)
     progress = ProgressBar(sys.stderr) if not args.quiet else None
     guard = _WorkersIgnoreCtrlC(_will_start_workers(texts, args.files, args.workers))
 
@@ -319,6 +329,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
+    _check_output(args.output)
     tokenizer = import_tokenizer(args.sources, args.format, pattern=args.pattern,
                                  special_tokens=args.special_token or None)
     tokenizer.save(args.output)
@@ -428,7 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except (KeyboardInterrupt, TrainingCancelled):
-        print("interrupted: training stopped, nothing was written", file=sys.stderr)
+        stopped = "training stopped, nothing was written" if args.command == "train" else "stopped"
+        print(f"interrupted: {stopped}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SpecialTokenError as exc:
         print(f"error: {exc} (on the command line: --allow-special TOKEN, --allow-all-special or "

@@ -132,6 +132,8 @@ def test_export_and_import_tiktoken_and_gpt2(tokenizer_path, tmp_path):
         (["train", "--text", "abc", "--mode", "classic", "--pattern", "gpt2", "--num-merges", "3", "-o", "x.json"],
          "error: classic BPE splits words on whitespace"),
         (["train", "-o", "x.json", "--vocab-size", "300"], "error: give corpus files, or text with --text"),
+        (["train", "--text", "abc", "--vocab-size", "300", "-o", "nowhere/x.json"],
+         "error: -o nowhere/x.json: the directory nowhere does not exist"),
         (["export", "TOKENIZER", "--to", "subword_nmt", "-o", "codes.txt"], "error: the subword-nmt codes format holds classic"),
     ],
 )

@@ -129,6 +129,7 @@ def test_tiktoken_files_encode_like_us_in_tiktoken(pattern, training_text, sampl
         assert encoding.encode(text, allowed_special="all") == expected, name
         assert encoding.decode(expected) == ours.decode(expected), name
     assert encoding.n_vocab == ours.vocab_size
+    assert import_tokenizer(rank_file).pattern_name == ours.pattern_name  # tiktoken's spelling read back
 
 
 def test_tiktoken_usage_note_builds_the_encoding(training_text, samples, tmp_path):

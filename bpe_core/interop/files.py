@@ -78,6 +78,8 @@ def write_text(path: Path, text: str) -> Path:
     path = Path(path)
     if path.is_dir():
         raise BPEError(f"{path} is a directory; give a file name to write to")
+    if not path.parent.is_dir():
+        raise BPEError(f"cannot write {path}: the directory {path.parent} does not exist")
     write_atomically(path, text.encode("utf-8"))
     return path
 

@@ -40,8 +40,10 @@ from .files import build_tokenizer, fail, read_json, read_text, require_mode, wr
 SPEC_FORMAT = "bpe_core.tiktoken_spec"
 SUFFIX = ".tiktoken"
 
-# tiktoken itself spells GPT-2's pattern this way (same matches as ours).
-_TIKTOKEN_GPT2 = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# tiktoken spells GPT-2's pattern this way (its r50k_pat_str).  It matches
+# what ours matches: possessive runs give nothing back because nothing
+# follows them, and "\s++$|...|\s" ends a whitespace run where "\s+" would.
+_TIKTOKEN_GPT2 = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
 
 
 def spec_path(rank_path: Path) -> Path:
@@ -120,7 +122,7 @@ def export_tiktoken(tokenizer: Tokenizer, destination: str | os.PathLike) -> lis
         "mergeable_ranks": path.name,
         "pat_str": tiktoken_pattern(tokenizer),
         "special_tokens": dict(sorted(tokenizer.special_tokens.items(), key=lambda item: item[1])),
-        "n_vocab": tokenizer.vocab_size,
+        "n_vocab": max(tokenizer.id_to_token) + 1,  # what tiktoken's Encoding.n_vocab reports
         "usage": usage_snippet(path.name, spec_path(path).name),
     }
     return [write_text(path, text), write_json(spec_path(path), spec)]
