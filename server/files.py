@@ -120,13 +120,13 @@ class FileAccess:
         )
 
     @_refuse_unusable_paths
-    def readable_file(self, path: str) -> Path:
-        """An existing regular file inside the roots."""
+    def readable_file(self, path: str, *, directory_ok: bool = False) -> Path:
+        """An existing regular file (or, if allowed, directory) inside the roots."""
         self._require_roots()
         resolved = self._absolute(path).resolve()
         if not self.inside(resolved):
             raise self._outside_error(path, resolved)
-        if not resolved.is_file():
+        if not (resolved.is_file() or (directory_ok and resolved.is_dir())):
             raise FileAccessError(f"{path!r} does not exist or is not a regular file")
         return resolved
 
