@@ -84,7 +84,7 @@ async def _session(data_dir: Path, server_log) -> None:
               f"stopped because: {trained['stop_explanation']})")
         print(f"corpus: {corpus['files']} files, {corpus['size_bytes']:,} bytes, {corpus['words']:,} words "
               f"({corpus['distinct_words']:,} distinct); {trained['seconds']['total']:.2f} s")
-        print("first merges: " + ", ".join(f"{m['merged_text']!r}" for m in trained["first_merges"][:12]))
+        print("first merges: " + ", ".join(f"'{m['merged_text']}'" for m in trained["first_merges"][:12]))
         print(f"saved as {trained['uri']}")
 
         for title, sentence in (("English", ENGLISH), ("Chinese", CHINESE)):
