@@ -328,10 +328,26 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _special_tokens_with_ids(values: list[str] | None) -> list[str] | dict[str, int] | None:
+    """``--special-token NAME`` (ids from the file) or ``NAME=ID`` for every one.
+
+    >>> _special_tokens_with_ids(["<|endoftext|>=100257", "<|fim_prefix|>=100258"])
+    {'<|endoftext|>': 100257, '<|fim_prefix|>': 100258}
+    """
+    if not values:
+        return None
+    pairs = [value.rpartition("=") for value in values]
+    if all(sep and number.isdigit() for _, sep, number in pairs):
+        return {name: int(number) for name, _, number in pairs}
+    if any(sep and number.isdigit() for _, sep, number in pairs):
+        raise BPEError("give every --special-token as NAME=ID, or none of them (ids then come from the files)")
+    return list(values)
+
+
 def cmd_import(args) -> int:
     _check_output(args.output)
     tokenizer = import_tokenizer(args.sources, args.format, pattern=args.pattern,
-                                 special_tokens=args.special_token or None)
+                                 special_tokens=_special_tokens_with_ids(args.special_token))
     tokenizer.save(args.output)
     print(f"imported {tokenizer!r} -> {args.output}")
     return 0
@@ -356,13 +372,15 @@ def build_parser() -> argparse.ArgumentParser:
     loading.add_argument("--pattern", help="pre-tokenizer pattern for files that store none "
                                            "(a .tiktoken without its .json): gpt2, cl100k, o200k or a regex")
     text_input = argparse.ArgumentParser(add_help=False)
-    text_input.add_argument("text", nargs="?", help="the text (default, or '-': read standard input)")
+    text_input.add_argument("text", nargs="?", help="the text (omit it, or give '-', to read standard input)")
     text_input.add_argument("--file", help="read the text from this UTF-8 file instead")
 
     train_parser = commands.add_parser(
         "train", help="train a tokenizer on corpus files or text",
         description="Train a BPE tokenizer and save it (bpe_core JSON) once training is done. "
                     "Progress goes to stderr; Ctrl-C stops cleanly (exit 130) and writes nothing.",
+        epilog="example: python -m bpe_core train corpus.txt --vocab-size 5000 --special-token '<|endoftext|>' "
+               "-o tok.json",
     )
     train_parser.add_argument("files", nargs="*", help="UTF-8 corpus files")
     train_parser.add_argument("--text", action="append", help="corpus text given inline (repeatable)")
@@ -381,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.set_defaults(run=cmd_train)
 
     encode_parser = commands.add_parser("encode", parents=[loading, text_input], help="text to token ids",
-                                        description="Encode text and print its token ids.")
+                                        description="Encode text and print its token ids.",
+                                        epilog="example: python -m bpe_core encode tok.json 'Hello world' --tokens")
     encode_parser.add_argument("--tokens", action="store_true", help="a table of tokens with character offsets")
     encode_parser.add_argument("--json", action="store_true", help="print JSON")
     specials = encode_parser.add_mutually_exclusive_group()
@@ -392,27 +411,32 @@ def build_parser() -> argparse.ArgumentParser:
     encode_parser.set_defaults(run=cmd_encode)
 
     decode_parser = commands.add_parser("decode", parents=[loading], help="token ids to text",
-                                        description="Decode token ids (arguments, or standard input) to text.")
+                                        description="Decode token ids (arguments, or standard input) to text.",
+                                        epilog="example: python -m bpe_core decode tok.json 15496 995")
     decode_parser.add_argument("ids", nargs="*", help="ids: 1 2 3, 1,2,3 or [1, 2, 3] (default: standard input)")
     decode_parser.add_argument("--strict", action="store_true", help="fail on bytes that are not UTF-8")
     decode_parser.set_defaults(run=cmd_decode)
 
     inspect_parser = commands.add_parser("inspect", parents=[loading], help="summary of a tokenizer",
                                          description="Show mode, pattern, sizes, special tokens, first merges "
-                                                     "and the training report.")
+                                                     "and the training report.",
+                                         epilog="example: python -m bpe_core inspect tokenizer.json --merges 20")
     inspect_parser.add_argument("--merges", type=int, default=10, help="how many first merges to list (default 10)")
     inspect_parser.add_argument("--json", action="store_true", help="print JSON")
     inspect_parser.set_defaults(run=cmd_inspect)
 
     explain_parser = commands.add_parser("explain", parents=[loading, text_input], help="merge-by-merge encoding",
-                                         description="Show how each word of the text becomes tokens, merge by merge.")
+                                         description="Show how each word of the text becomes tokens, merge by merge.",
+                                         epilog="example: python -m bpe_core explain tok.json 'lowest newest'")
     explain_parser.add_argument("--json", action="store_true", help="print JSON")
     explain_parser.set_defaults(run=cmd_explain)
 
     export_parser = commands.add_parser(
         "export", parents=[loading], help="write a tokenizer in another library's format",
         description="Write the tokenizer as a Hugging Face tokenizer.json, a tiktoken rank file (+ .json), "
-                    "GPT-2 vocab.json + merges.txt (a directory), or subword-nmt codes (classic).",
+                    "GPT-2 vocab.json + merges.txt (a directory), or subword-nmt codes (classic). A format "
+                    "that cannot hold the tokenizer exactly refuses it and says why.",
+        epilog="example: python -m bpe_core export tok.json --to tiktoken -o mine.tiktoken",
     )
     export_parser.add_argument("--to", required=True, choices=FORMATS, help="the format to write")
     export_parser.add_argument("-o", "--output", required=True, help="destination file (a directory for gpt2)")
@@ -422,14 +446,19 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="read another library's tokenizer files into bpe_core JSON",
         description="Read tokenizer.json, a .tiktoken file, vocab.json + merges.txt or a codes file, check "
                     "that bpe_core can reproduce it exactly, and save it as bpe_core JSON.",
+        epilog="examples: python -m bpe_core import tokenizer.json -o tok.json\n"
+               "          python -m bpe_core import cl100k_base.tiktoken --pattern cl100k "
+               "--special-token '<|endoftext|>=100257' -o cl100k.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     import_parser.add_argument("sources", nargs="+", help="the file(s), or a directory holding them")
     import_parser.add_argument("-o", "--output", required=True, help="where to save (bpe_core JSON)")
     import_parser.add_argument("--format", choices=FORMATS, help="the files' format (default: detected)")
     import_parser.add_argument("--pattern", help="pre-tokenizer for formats that store none: gpt2, cl100k, o200k "
                                                  "or a regex (tiktoken: required without its .json)")
-    import_parser.add_argument("--special-token", action="append", metavar="TOKEN",
-                               help="a special token (repeatable; default: the files' own)")
+    import_parser.add_argument("--special-token", action="append", metavar="TOKEN[=ID]",
+                               help="a special token, with its id for tiktoken files (repeatable; default: the "
+                                    "files' own; a tiktoken special without an id is numbered after the last rank)")
     import_parser.set_defaults(run=cmd_import)
     return parser
 

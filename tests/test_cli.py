@@ -117,7 +117,7 @@ def test_export_and_import_tiktoken_and_gpt2(tokenizer_path, tmp_path):
     (tmp_path / "t.tiktoken.json").unlink()
     missing = run("import", tmp_path / "t.tiktoken", "-o", tmp_path / "x.json", check=False)
     assert missing.returncode == 2 and "pattern=" in missing.stderr
-    run("import", tmp_path / "t.tiktoken", "--pattern", "gpt2", "--special-token", "<|end|>", "-o", tmp_path / "t.json")
+    run("import", tmp_path / "t.tiktoken", "--pattern", "gpt2", "--special-token", "<|end|>=0", "-o", tmp_path / "t.json")
     run("export", tokenizer_path, "--to", "gpt2", "-o", tmp_path / "gpt2")
     run("import", tmp_path / "gpt2" / "vocab.json", tmp_path / "gpt2" / "merges.txt", "-o", tmp_path / "g.json")
     expected = load_tokenizer(tokenizer_path).encode("the newest 中文")
