@@ -42,18 +42,24 @@ def classic_tok():
 unicode_text = st.one_of(
     st.text(max_size=80),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=80),
-    st.lists(st.sampled_from(["the", " ", "  ", "\n", "中文", "😀", "e\u0301", "'s", "\r\n", "\t", "123"]), max_size=30).map("".join),
+    st.lists(
+        st.sampled_from(["the", " ", "  ", "\n", "中文", "😀", "e\u0301", "'s", "\r\n", "\t", "123", "<pad>", "<|endoftext|>"]),
+        max_size=30,
+    ).map("".join),
 )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=unicode_text)
 def test_decode_encode_round_trip(byte_tok, text):
-    ids = byte_tok.encode(text)
-    assert byte_tok.decode(ids) == text
-    assert byte_tok.decode(ids, errors="strict") == text
-    assert byte_tok.decode_bytes(ids) == text.encode("utf-8")
-    assert byte_tok.count_tokens(text) == len(ids)
+    # Special-token strings round-trip both as text and as special tokens.
+    for policy in ({"disallowed_special": ()}, {"allowed_special": "all"}):
+        ids = byte_tok.encode(text, **policy)
+        assert byte_tok.decode(ids) == text
+        assert byte_tok.decode(ids, errors="strict") == text
+        assert byte_tok.decode_bytes(ids) == text.encode("utf-8")
+        assert byte_tok.count_tokens(text, **policy) == len(ids)
+    assert byte_tok.encode_ordinary(text) == byte_tok.encode(text, disallowed_special=())
 
 
 def test_round_trip_on_corpus_text(byte_tok):
@@ -168,8 +174,8 @@ def _check_offsets(tok, text, tokens):
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=unicode_text)
 def test_encode_tokens_offsets_cover_the_input(byte_tok, text):
-    tokens = byte_tok.encode_tokens(text)
-    assert [t.id for t in tokens] == byte_tok.encode(text)
+    tokens = byte_tok.encode_tokens(text, allowed_special="all")
+    assert [t.id for t in tokens] == byte_tok.encode(text, allowed_special="all")
     _check_offsets(byte_tok, text, tokens)
 
 
