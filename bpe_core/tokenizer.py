@@ -287,13 +287,14 @@ class Tokenizer:
         words = self.pre_tokenizer.split(text)
         pieces = list(map(cache.get, words))
         if None in pieces:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
             for position, piece in enumerate(pieces):
                 if piece is None:
                     word = words[position]
                     piece = cache.get(word)
                     if piece is None:
+                        # Checked per miss: one long text of new words must not grow the cache without bound.
+                        if len(cache) >= _CACHE_LIMIT:
+                            cache.clear()
                         piece = cache[word] = self._word_ids(word)
                     pieces[position] = piece
         return list(chain.from_iterable(pieces))
@@ -342,12 +343,15 @@ class Tokenizer:
             return frozenset(self.special_tokens)
         if isinstance(policy, str):
             raise BPEError(f"{argument} must be 'all' or a collection of special tokens, not the string {policy!r}")
-        chosen = frozenset(policy)
+        try:
+            chosen = frozenset(policy)
+        except TypeError:
+            raise BPEError(f"{argument} must be 'all' or a collection of special tokens; got {policy!r}") from None
         unknown = chosen - self.special_tokens.keys()
         if unknown:
             known = ", ".join(repr(s) for s in self.special_tokens) or "none"
             raise SpecialTokenError(
-                f"{argument} names {sorted(unknown)!r}, which are not special tokens of this tokenizer "
+                f"{argument} names {sorted(unknown, key=repr)!r}, which are not special tokens of this tokenizer "
                 f"(its special tokens: {known})"
             )
         return chosen

@@ -417,3 +417,34 @@ def test_byte_level_model_equals_naive(gpt2_tok, word):
 @given(word=st.text(alphabet="aeilnorsthdTW.,\u00e9\u4e2d", min_size=1, max_size=20))
 def test_classic_model_equals_naive(classic_tok, word):
     assert [t.token for t in classic_tok.encode_tokens(word)] == naive_classic_encode(classic_tok, word)
+
+
+# --- robustness ------------------------------------------------------------------------
+
+
+def test_policy_arguments_of_the_wrong_type(gpt2_tok):
+    with pytest.raises(BPEError, match="allowed_special must be 'all' or a collection"):
+        gpt2_tok.encode("x", allowed_special=None)
+    with pytest.raises(BPEError, match="disallowed_special must be 'all' or a collection"):
+        gpt2_tok.encode("x", disallowed_special=5)
+    with pytest.raises(SpecialTokenError, match="allowed_special names"):
+        gpt2_tok.encode("x", allowed_special={1, "<nope>"})
+
+
+def test_text_must_be_a_string(gpt2_tok):
+    with pytest.raises(BPEError, match="text must be a string, got bytes"):
+        gpt2_tok.encode(b"bytes")
+    with pytest.raises(BPEError, match="text must be a string"):
+        gpt2_tok.encode_ordinary(None)
+
+
+def test_word_cache_stays_bounded(monkeypatch):
+    import bpe_core.tokenizer as tokenizer_module
+
+    tok = bpe_core.train("ab ab abc", vocab_size=260)
+    monkeypatch.setattr(tokenizer_module, "_CACHE_LIMIT", 10)
+    text = " ".join(f"w{i}" for i in range(100))  # 100 distinct words in one call
+    ids = tok.encode(text)
+    assert len(tok._cache) <= 10
+    assert tok.decode(ids) == text
+    assert tok.encode(text) == ids  # a cold cache changes nothing
