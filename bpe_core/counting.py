@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import signal
 import threading
 import time
 from collections import Counter
@@ -200,6 +201,9 @@ _worker_state: tuple[PreTokenizer, SpecialTokenSplitter] | None = None
 
 def _init_worker(pattern: str | None, specials: list[str]) -> None:
     global _worker_state
+    # Ctrl-C is the parent's to handle (it terminates the pool); a worker
+    # dying on it mid-block would only print a second traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_state = (PreTokenizer.create(pattern), SpecialTokenSplitter(specials))
 
 
