@@ -158,7 +158,13 @@ class FileAccess:
         skipped: list[str] = []
 
         def add(candidate: Path, shown: str, explicit: bool) -> None:
-            resolved = candidate.resolve()
+            try:
+                resolved = candidate.resolve()
+            except RuntimeError as exc:  # a symlink loop met while walking a directory
+                if explicit:
+                    raise
+                skipped.append(f"{shown}: refused, {exc}")
+                return
             if not self.inside(resolved):
                 if explicit:
                     raise self._outside_error(shown, resolved)
@@ -195,6 +201,8 @@ class FileAccess:
                 self._walk(absolute, add)
             elif resolved.is_file():
                 add(absolute, pattern, explicit=True)
+            elif resolved.exists():
+                raise FileAccessError(f"{pattern!r} is not a regular file or a directory (a device, FIFO or socket)")
             else:
                 raise FileAccessError(f"{pattern!r} does not exist (looked for {str(absolute)!r})")
         if not files:
