@@ -143,8 +143,7 @@ class BPETrainer:
         # May list words that no longer hold the pair (cleaned lazily).
         self.words_with_pair: defaultdict[Pair, set[int]] = defaultdict(set)
         self._count_all_pairs()
-        self.heap = [self._heap_entry(pair) for pair in self.pair_counts]
-        heapq.heapify(self.heap)
+        self.heap = self._initial_heap()
 
     def _intern(self, token: str) -> int:
         """The id of a token string, adding it if new (equal strings share one id)."""
@@ -161,6 +160,23 @@ class BPETrainer:
             for pair in zip(word, word[1:]):
                 pair_counts[pair] = pair_counts.get(pair, 0) + count
                 words_with_pair[pair].add(index)
+
+    def _initial_heap(self) -> list[tuple]:
+        if self.policy.tie_break == "smallest_ids":
+            heap = [(-count, pair) for pair, count in self.pair_counts.items()]
+        else:
+            # One pass finds every pair's first occurrence, where calling
+            # _first_occurrence per pair would search each pair's words again.
+            first: dict[Pair, tuple[int, int]] = {}
+            for index, word in enumerate(self.words):
+                offset = 0
+                for pair in zip(word, word[1:]):
+                    if pair not in first:
+                        first[pair] = (index, offset)
+                    offset += len(self.token_strings[pair[0]])
+            heap = [(-count, first[pair], pair) for pair, count in self.pair_counts.items()]
+        heapq.heapify(heap)
+        return heap
 
     # --- choosing the best pair -------------------------------------------
 
@@ -222,17 +238,16 @@ class BPETrainer:
             word = words[index]
             length = len(word)
             count = word_counts[index]
+            occurrences = word.count(left)  # a stale listing has none
+            if not occurrences:
+                continue
             merged: list[int] = []
             copied = 0  # word[:copied] is already in merged
-            search = 0
-            while True:
-                try:
-                    position = word.index(left, search)  # jump in C, not in Python
-                except ValueError:
-                    break
-                if position + 1 >= length or word[position + 1] != right:
-                    search = position + 1
-                    continue
+            position = -1
+            for _ in range(occurrences):
+                position = word.index(left, position + 1)  # jump in C, not in Python
+                if position < copied or position + 1 >= length or word[position + 1] != right:
+                    continue  # consumed by the previous merge, or not followed by `right`
                 merged += word[copied:position]
                 # The neighbours of a merge site change partner; nothing else does.
                 if merged:
@@ -241,7 +256,7 @@ class BPETrainer:
                     delta[(before, new_id)] += count
                     words_with_pair[(before, new_id)].add(index)
                 merged.append(new_id)
-                copied = search = position + 2
+                copied = position + 2
                 if copied < length:
                     after = word[copied]
                     delta[(right, after)] -= count
