@@ -133,6 +133,8 @@ class Tokenizer:
         self.vocab: dict[str, int] = dict(vocab)
         self.merges: list[tuple[str, str]] = [tuple(m) for m in merges]
         self.special_tokens: dict[str, int] = {}
+        if isinstance(special_tokens, str):  # each character would become a special token
+            raise BPEError(f"special_tokens must be a list of strings, not the string {special_tokens!r}")
         for special in special_tokens:
             if not isinstance(special, str) or not special:
                 raise BPEError(f"special tokens must be non-empty strings; got {special!r}")

@@ -448,3 +448,9 @@ def test_word_cache_stays_bounded(monkeypatch):
     assert len(tok._cache) <= 10
     assert tok.decode(ids) == text
     assert tok.encode(text) == ids  # a cold cache changes nothing
+
+
+def test_tokenizer_special_tokens_must_be_a_list(gpt2_tok):
+    with pytest.raises(BPEError, match="special_tokens must be a list of strings, not the string '<pad>'"):
+        bpe_core.Tokenizer(mode="byte_level", vocab=gpt2_tok.vocab, merges=gpt2_tok.merges, pattern="gpt2",
+                           special_tokens="<pad>")
