@@ -178,7 +178,22 @@ class TokenizerStore:
     # --- writing ---------------------------------------------------------
 
     def save(self, name: str, tokenizer: Tokenizer, *, overwrite: bool = False) -> tuple[Path, bool]:
-        """Store ``tokenizer`` as ``name``; returns the path and whether a tokenizer was replaced."""
+        """Store ``tokenizer`` as ``name``; returns the path and whether a tokenizer was replaced.
+
+        A write that fails (disk full, permission denied) leaves the previous
+        version in place, since only a complete file is ever renamed or linked
+        to the name, and becomes a :class:`StoreError` that says so.
+        """
+        try:
+            return self._write(name, tokenizer, overwrite=overwrite)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot save tokenizer {name!r} in {str(self.directory)!r}: {exc.strerror or exc}. "
+                "Nothing was changed (a previous version, if any, is intact); free some disk space or fix the "
+                "directory's permissions, or start the server with --data-dir pointing to a writable directory"
+            ) from None
+
+    def _write(self, name: str, tokenizer: Tokenizer, *, overwrite: bool) -> tuple[Path, bool]:
         path = self.path_for(name)
         self._ensure_directory()
         clash = next((n for n in self.names() if n.lower() == name.lower() and n != name), None)

@@ -1,0 +1,341 @@
+"""Faults: the server killed mid-training and mid-save, writes that fail,
+files corrupted by hand, clients that cancel or disconnect mid-call.
+
+The kill tests run the real console script over stdio (raw JSON-RPC, see
+``test_hostile_stdio.StdioServer``) and SIGKILL it at a known point; the
+restarted server must list every stored tokenizer intact and nothing
+partial.  To kill *during a save* at a deterministic moment, the server is
+started through a launcher that makes ``os.fsync`` of the second save of one
+name wait: the new version is then written to its temporary file but not yet
+renamed into place.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client
+
+from server import ServerConfig, build_server
+from test_hostile_stdio import LEGACY, StdioServer
+
+TEXT = "low lower newest widest " * 30
+PROBE = "lowest newer"
+
+# Runs the server with os.fsync stalled on the second save of "stable".
+SLOW_SAVE_LAUNCHER = """
+import os, sys, time
+from pathlib import Path
+saves = {}
+real_fsync = os.fsync
+def fsync(fd):
+    name = os.readlink(f"/proc/self/fd/{fd}")
+    if ".stable." in name:
+        saves["stable"] = saves.get("stable", 0) + 1
+        if saves["stable"] == 2:
+            Path(os.environ["FAULT_MARKER"]).write_text(name)
+            time.sleep(120)
+    return real_fsync(fd)
+os.fsync = fsync
+from server.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+class Launched(StdioServer):
+    """``StdioServer`` started through a Python launcher instead of the console script."""
+
+    def __init__(self, data_dir: Path, root: Path, stderr_path: Path, launcher: str, env: dict):
+        import queue
+        import subprocess
+        import threading
+
+        self.stderr = open(stderr_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", launcher, "--data-dir", str(data_dir), "--root", str(root)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env={**os.environ, **env},
+        )
+        self.lines, self.replies, self.arrived, self.probes = [], {}, queue.Queue(), 0
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+
+def handshake(server: StdioServer) -> None:
+    server.request("init", "initialize", {"protocolVersion": LEGACY, "capabilities": {},
+                                          "clientInfo": {"name": "faults", "version": "0"}})
+    server.send_json({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+
+def call(server: StdioServer, request_id, tool: str, arguments: dict, progress_token=None) -> dict:
+    params = {"name": tool, "arguments": arguments}
+    if progress_token is not None:
+        params["_meta"] = {"progressToken": progress_token}
+    reply = server.request(request_id, "tools/call", params)
+    assert "result" in reply, reply
+    return reply["result"]
+
+
+def train(server, request_id, name, vocab_size=270, **extra) -> dict:
+    result = call(server, request_id, "train_bpe", {"name": name, "text": TEXT, "vocab_size": vocab_size, **extra})
+    assert result["isError"] is False, result["content"][0]["text"]
+    return result["structuredContent"]
+
+
+def encode(server, request_id, name) -> list[int]:
+    result = call(server, request_id, "encode", {"tokenizer": name, "text": PROBE})
+    assert result["isError"] is False, result["content"][0]["text"]
+    return result["structuredContent"]["encodings"][0]["ids"]
+
+
+def sigkill(server: StdioServer) -> None:
+    server.process.send_signal(signal.SIGKILL)
+    assert server.process.wait(timeout=10) == -signal.SIGKILL
+    server.stderr.close()
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def random_text(size_words: int, seed: int = 3) -> str:
+    rng = random.Random(seed)
+    return " ".join("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(4, 12)))
+                    for _ in range(size_words))
+
+
+def merging_started(server: StdioServer, token: str) -> bool:
+    for line in list(server.lines):
+        message = json.loads(line)
+        params = message.get("params") or {}
+        if (message.get("method") == "notifications/progress" and params.get("progressToken") == token
+                and str(params.get("message", "")).startswith("merging")):
+            return True
+    return False
+
+
+def assert_restart_lists_intact(tmp_path, data, root, expected: dict[str, list[int]], vocab_sizes: dict[str, int]):
+    """A fresh server lists exactly ``expected``, nothing unreadable, and encodes as before."""
+    restarted = StdioServer(data, root, tmp_path / "stderr-restart.log")
+    try:
+        handshake(restarted)
+        listing = call(restarted, "list", "list_tokenizers", {})["structuredContent"]
+        assert sorted(t["name"] for t in listing["tokenizers"]) == sorted(expected), listing
+        assert listing["unreadable"] == []
+        for info in listing["tokenizers"]:
+            assert info["vocab_size"] == vocab_sizes[info["name"]]
+        for name, ids in expected.items():
+            assert encode(restarted, f"enc-{name}", name) == ids
+        # Leftovers of the killed write are hidden temporary files, never "*.json" tokenizers.
+        for path in (data / "tokenizers").iterdir():
+            assert path.name in {f"{n}.json" for n in expected} or (path.name.startswith(".") and
+                                                                     path.name.endswith(".tmp")), path.name
+    finally:
+        assert restarted.close() == 0
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    return tmp_path / "data", root
+
+
+def test_sigkill_in_the_middle_of_training_loses_nothing_stored(tmp_path, dirs):
+    data, root = dirs
+    server = StdioServer(data, root, tmp_path / "stderr.log")
+    handshake(server)
+    sizes = {"alpha": train(server, "t1", "alpha")["vocab_size"],
+             "beta": train(server, "t2", "beta", mode="classic", vocab_size=40)["vocab_size"]}
+    before = {name: encode(server, f"e-{name}", name) for name in ("alpha", "beta")}
+    server.send_json({"jsonrpc": "2.0", "id": "long", "method": "tools/call", "params": {
+        "name": "train_bpe", "_meta": {"progressToken": "long"},
+        "arguments": {"name": "gamma", "text": random_text(60_000), "vocab_size": 30_000}}})
+    wait_for(lambda: merging_started(server, "long"), 60, "the training to reach the merge phase")
+    sigkill(server)
+    assert_restart_lists_intact(tmp_path, data, root, before, sizes)
+
+
+def test_sigkill_in_the_middle_of_saving_keeps_the_previous_version(tmp_path, dirs):
+    data, root = dirs
+    marker = tmp_path / "saving-now"
+    server = Launched(data, root, tmp_path / "stderr.log", SLOW_SAVE_LAUNCHER, {"FAULT_MARKER": str(marker)})
+    handshake(server)
+    train(server, "t1", "keep")
+    train(server, "t2", "stable", vocab_size=270)  # first save of "stable": not stalled
+    before = {name: encode(server, f"e-{name}", name) for name in ("keep", "stable")}
+    server.send_json({"jsonrpc": "2.0", "id": "overwrite", "method": "tools/call", "params": {
+        "name": "train_bpe", "arguments": {"name": "stable", "text": TEXT + " extra words", "vocab_size": 290,
+                                           "overwrite": True}}})
+    wait_for(marker.exists, 60, "the second save of 'stable' to reach fsync")
+    temporary = Path(marker.read_text())
+    assert temporary.parent == data / "tokenizers" and temporary.name.startswith(".stable.json.")
+    assert temporary.stat().st_size > 0  # the new version is written, not yet renamed into place
+    sigkill(server)
+    assert_restart_lists_intact(tmp_path, data, root, before, {"keep": 270, "stable": 270})
+
+
+# --- in memory: failing writes, corrupted files, cancellation -----------------------------------
+
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def memory_server(tmp_path):
+    return build_server(ServerConfig(data_dir=tmp_path / "data"))
+
+
+async def _train(client, name, vocab_size=270, **extra):
+    result = await client.call_tool("train_bpe", {"name": name, "text": TEXT, "vocab_size": vocab_size, **extra})
+    assert not result.is_error, result.content[0].text
+    return result.structured_content
+
+
+async def _ids(client, name):
+    result = await client.call_tool("encode", {"tokenizer": name, "text": PROBE})
+    assert not result.is_error, result.content[0].text
+    return result.structured_content["encodings"][0]["ids"]
+
+
+def _disk_full(fd):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _permission_denied(*args, **kwargs):
+    raise PermissionError(errno.EACCES, "Permission denied")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("target", "failure", "reason"), [
+    ("fsync", _disk_full, "No space left on device"),
+    ("replace", _permission_denied, "Permission denied"),
+    ("mkstemp", _permission_denied, "Permission denied"),  # a read-only data directory
+])
+async def test_a_failing_write_keeps_the_previous_version_and_says_why(memory_server, tmp_path, monkeypatch,
+                                                                      target, failure, reason):
+    directory = tmp_path / "data" / "tokenizers"
+    async with Client(memory_server) as client:
+        await _train(client, "stable", vocab_size=270)
+        before = await _ids(client, "stable")
+        original = (directory / "stable.json").read_bytes()
+        with monkeypatch.context() as patch:
+            patch.setattr(tempfile if target == "mkstemp" else os, target, failure)
+            replaced = await client.call_tool("train_bpe", {"name": "stable", "text": TEXT + " more", "vocab_size": 290,
+                                                            "overwrite": True})
+            created = await client.call_tool("train_bpe", {"name": "fresh", "text": TEXT, "vocab_size": 270})
+        for result in (replaced, created):
+            assert result.is_error
+            message = result.content[0].text
+            assert reason in message and "Error executing tool train_bpe: " in message, message
+        # The previous version is intact and still used; no partial file is left or listed.
+        assert (directory / "stable.json").read_bytes() == original
+        assert await _ids(client, "stable") == before
+        listing = (await client.call_tool("list_tokenizers", {})).structured_content
+        assert [t["name"] for t in listing["tokenizers"]] == ["stable"] and listing["unreadable"] == []
+        assert sorted(p.name for p in directory.iterdir()) == ["stable.json"]
+        # Once the disk is writable again, so is the server.
+        await _train(client, "fresh")
+
+
+CORRUPTIONS = {
+    "garbage.json": b"\x00\xffnot json at all",
+    "empty.json": b"",
+    "truncated.json": None,  # the first half of a real tokenizer file
+    "wrong-shape.json": b'{"format": "something else", "merges": 3}',
+    "list.json": b"[1, 2, 3]",
+}
+
+
+@pytest.mark.anyio
+async def test_files_corrupted_by_hand_are_named_and_the_rest_keep_working(memory_server, tmp_path):
+    directory = tmp_path / "data" / "tokenizers"
+    async with Client(memory_server) as client:
+        await _train(client, "good")
+        await _train(client, "victim")
+        good_ids = await _ids(client, "good")
+        real = (directory / "victim.json").read_bytes()
+        for name, content in CORRUPTIONS.items():
+            (directory / name).write_bytes(real[: len(real) // 2] if content is None else content)
+        (directory / "victim.json").write_bytes(real[:100])  # a known tokenizer, corrupted after caching
+        listing = (await client.call_tool("list_tokenizers", {})).structured_content
+        assert [t["name"] for t in listing["tokenizers"]] == ["good"]
+        unreadable = {item["file"]: item["error"] for item in listing["unreadable"]}
+        assert set(unreadable) == set(CORRUPTIONS) | {"victim.json"}
+        for file, error in unreadable.items():
+            assert file.removesuffix(".json") in error and "delete_tokenizer" in error, error
+        # The resource listing works too.
+        resource = await client.read_resource("bpe://tokenizers")
+        assert "garbage.json" in resource.contents[0].text
+        # Using a broken one is a clear error; the good one is unaffected.
+        broken = await client.call_tool("encode", {"tokenizer": "victim", "text": PROBE})
+        assert broken.is_error and "cannot be loaded" in broken.content[0].text
+        assert await _ids(client, "good") == good_ids
+        # The advice in the error works: delete it, or train it again with overwrite.
+        assert not (await client.call_tool("delete_tokenizer", {"name": "garbage"})).is_error
+        await _train(client, "victim", overwrite=True)
+        assert await _ids(client, "victim") == good_ids
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_cancelled_call_stops_training_and_the_next_call_is_served(memory_server, mode):
+    service = memory_server.service
+    merging = anyio.Event()
+
+    async def on_progress(progress, total, message):
+        if message and message.startswith("merging"):
+            merging.set()
+
+    async with Client(memory_server, mode=mode) as client:
+        async def long_training(scope):
+            with scope:
+                await client.call_tool("train_bpe", {"name": "long", "text": random_text(60_000), "vocab_size": 30_000},
+                                       progress_callback=on_progress)
+
+        async with anyio.create_task_group() as group:
+            scope = anyio.CancelScope()
+            group.start_soon(long_training, scope)
+            with anyio.fail_after(60):
+                await merging.wait()
+            scope.cancel()
+        # The worker thread notices and releases the name within a few seconds.
+        with anyio.fail_after(15):
+            while service.trainings_running:
+                await anyio.sleep(0.05)
+        started = time.monotonic()
+        await _train(client, "next")
+        assert time.monotonic() - started < 10
+        names = [t["name"] for t in (await client.call_tool("list_tokenizers", {})).structured_content["tokenizers"]]
+        assert names == ["next"]
+
+
+def test_a_client_that_disconnects_mid_training_ends_the_work(tmp_path, dirs):
+    data, root = dirs
+    server = StdioServer(data, root, tmp_path / "stderr.log")
+    handshake(server)
+    server.send_json({"jsonrpc": "2.0", "id": "long", "method": "tools/call", "params": {
+        "name": "train_bpe", "_meta": {"progressToken": "long"},
+        "arguments": {"name": "gamma", "text": random_text(60_000), "vocab_size": 30_000}}})
+    wait_for(lambda: merging_started(server, "long"), 60, "the training to reach the merge phase")
+    started = time.monotonic()
+    server.process.stdin.close()  # the client goes away
+    server.process.wait(timeout=30)
+    server.stderr.close()
+    assert time.monotonic() - started < 30
+    assert not (data / "tokenizers" / "gamma.json").exists()
