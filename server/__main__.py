@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 
+from .auth import ENV_AUTH_TOKEN, auth_token_from
 from .config import ENV_DATA_DIR, ENV_ROOTS, LIMITS, ServerConfig, data_dir_from, limits_from, roots_from
 
 
@@ -32,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="host for streamable-http (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port for streamable-http (default 8000)")
+    parser.add_argument("--auth-token", default=None, metavar="TOKEN",
+                        help=f"streamable-http: refuse requests without 'Authorization: Bearer TOKEN' (401); env "
+                        f"{ENV_AUTH_TOKEN}. Use it whenever others can reach the port")
     parser.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="log level (logs go to stderr)")
     parser.add_argument("--workers", type=int, default=None,
@@ -50,6 +54,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         use_client_roots=not args.no_client_roots,
         limits=limits_from(vars(args)),
         training_workers=args.workers,
+        auth_token=auth_token_from(args.auth_token),
     )
 
 

@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bpe_core import BPEError, TrainingCancelled, interop
 
-from . import prompts
+from . import auth, prompts
 from . import schemas as s
 from .config import LimitExceeded, ServerConfig
 from .files import FileAccessError, paths_from_root_uris
@@ -63,8 +63,9 @@ def _read_only(title: str) -> ToolAnnotations:
 def build_server(config: ServerConfig) -> MCPServer:
     """The MCP server for ``config`` (register nothing global; safe to build several)."""
     service = BPEService(config)
-    server = MCPServer(SERVER_NAME, title="BPE tokenizers", instructions=INSTRUCTIONS, version=_version())
-    server.service = service  # for tests and the demo
+    server = MCPServer(SERVER_NAME, title="BPE tokenizers", instructions=INSTRUCTIONS, version=_version(),
+                       **auth.server_options(config.auth_token))
+    server.service = service  # tests reach the store and running trainings through it
 
     client_roots = _roots_resolvers(config)
 
@@ -281,6 +282,9 @@ def _tool_function(
             return handler(args, ctx, roots)
         except _CALLER_ERRORS as exc:
             raise ToolError(str(exc)) from None
+        except OSError as exc:  # a file that passed the checks but cannot be read or written
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise ToolError(f"{where}{exc.strerror or exc}") from None
         except TrainingCancelled:
             raise ToolError("the call was cancelled; nothing was saved") from None
 

@@ -92,6 +92,7 @@ class ServerConfig:
     use_client_roots: bool = True
     limits: Limits = field(default_factory=Limits)
     training_workers: int | None = None  # processes for word counting; None: bpe_core decides
+    auth_token: str | None = None  # streamable HTTP only: required bearer token (see server.auth)
 
 
 def default_data_dir() -> Path:
