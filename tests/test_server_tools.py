@@ -425,3 +425,13 @@ async def test_client_roots_allow_files_only_when_the_client_offers_them(tmp_pat
         trained = await call(client, "train_bpe", arguments)
     assert "no allowed roots" in refused
     assert trained["corpus"]["files"] == 1
+
+
+async def test_an_unreadable_file_is_reported_with_its_name(server, mode, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/corpus/locked.txt")
+
+    monkeypatch.setattr("server.service.bpe_core.train", refuse)
+    async with Client(server, mode=mode) as client:
+        message = await error(client, "train_bpe", {"name": "x", "paths": ["a.txt"], "vocab_size": 300})
+    assert "/corpus/locked.txt: Permission denied" in message
