@@ -10,6 +10,7 @@ Modules, one job each:
 * :mod:`server.service` - what each tool does, over ``bpe_core`` (no MCP)
 * :mod:`server.app` - the MCP server: tools, resources, prompts, completions
 * :mod:`server.prompts` - the prompt texts
+* :mod:`server.auth` - the optional bearer token for streamable HTTP
 * :mod:`server.demo` - ``mcp-server-bpe demo``
 """
 
