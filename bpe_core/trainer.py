@@ -39,8 +39,8 @@ between equally frequent pairs are broken (:class:`MergePolicy`):
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -49,7 +49,6 @@ from .errors import BPEError, TrainingCancelled
 
 END_OF_WORD = "</w>"
 
-Pair = tuple[int, int]
 ProgressCallback = Callable[[str, int, int], None]
 StopCheck = Callable[[], bool]
 
@@ -127,6 +126,31 @@ def learn_merges(
     return trainer.run(max_vocab, max_merges, min_frequency, on_progress, should_stop)
 
 
+#: Pairs are stored as one int, ``left << PAIR_SHIFT | right``: hashing an int
+#: is cheaper than building and hashing a tuple in the hot loop, and keys
+#: sort like ``(left, right)`` tuples.  Hence the vocabulary limit.
+PAIR_SHIFT = 21
+MAX_TOKENS = 1 << PAIR_SHIFT
+
+
+def pair_key(left: int, right: int) -> int:
+    """The int that stands for the pair ``(left, right)``.
+
+    >>> pair_key(1, 2) == (1 << PAIR_SHIFT) + 2
+    True
+    """
+    return left << PAIR_SHIFT | right
+
+
+def split_pair_key(key: int) -> tuple[int, int]:
+    """The pair a key stands for.
+
+    >>> split_pair_key(pair_key(7, 9))
+    (7, 9)
+    """
+    return key >> PAIR_SHIFT, key & (MAX_TOKENS - 1)
+
+
 class BPETrainer:
     """The state of one training run; see the module docstring."""
 
@@ -139,9 +163,9 @@ class BPETrainer:
             self._intern(token)
         self.words: list[list[int]] = [[self.token_id[s] for s in word] for word in spelled]
         self.word_counts: list[int] = list(word_counts.values())
-        self.pair_counts: dict[Pair, int] = {}
+        self.pair_counts: defaultdict[int, int] = defaultdict(int)
         # May list words that no longer hold the pair (cleaned lazily).
-        self.words_with_pair: defaultdict[Pair, set[int]] = defaultdict(set)
+        self.words_with_pair: defaultdict[int, set[int]] = defaultdict(set)
         self._count_all_pairs()
         self.heap = self._initial_heap()
 
@@ -150,6 +174,8 @@ class BPETrainer:
         token_id = self.token_id.get(token)
         if token_id is None:
             token_id = self.token_id[token] = len(self.token_strings)
+            if token_id >= MAX_TOKENS:
+                raise BPEError(f"a vocabulary is limited to {MAX_TOKENS} tokens")
             self.token_strings.append(token)
         return token_id
 
@@ -157,44 +183,49 @@ class BPETrainer:
         pair_counts = self.pair_counts
         words_with_pair = self.words_with_pair
         for index, (word, count) in enumerate(zip(self.words, self.word_counts)):
-            for pair in zip(word, word[1:]):
-                pair_counts[pair] = pair_counts.get(pair, 0) + count
-                words_with_pair[pair].add(index)
+            for left, right in zip(word, word[1:]):
+                key = left << PAIR_SHIFT | right
+                pair_counts[key] += count
+                words_with_pair[key].add(index)
 
     def _initial_heap(self) -> list[tuple]:
         if self.policy.tie_break == "smallest_ids":
-            heap = [(-count, pair) for pair, count in self.pair_counts.items()]
+            heap = [(-count, key) for key, count in self.pair_counts.items()]
         else:
             # One pass finds every pair's first occurrence, where calling
             # _first_occurrence per pair would search each pair's words again.
-            first: dict[Pair, tuple[int, int]] = {}
+            first: dict[int, tuple[int, int]] = {}
             for index, word in enumerate(self.words):
                 offset = 0
-                for pair in zip(word, word[1:]):
-                    if pair not in first:
-                        first[pair] = (index, offset)
-                    offset += len(self.token_strings[pair[0]])
-            heap = [(-count, first[pair], pair) for pair, count in self.pair_counts.items()]
+                for left, right in zip(word, word[1:]):
+                    key = left << PAIR_SHIFT | right
+                    if key not in first:
+                        first[key] = (index, offset)
+                    offset += len(self.token_strings[left])
+            heap = [(-count, first[key], key) for key, count in self.pair_counts.items()]
         heapq.heapify(heap)
         return heap
 
     # --- choosing the best pair -------------------------------------------
 
-    def _heap_entry(self, pair: Pair) -> tuple:
-        """Heap key: most frequent first, then the policy's tie-break."""
-        if self.policy.tie_break == "smallest_ids":
-            return (-self.pair_counts[pair], pair)
-        return (-self.pair_counts[pair], self._first_occurrence(pair), pair)
+    def _heap_entry(self, key: int) -> tuple:
+        """Heap key: most frequent first, then the policy's tie-break.
 
-    def _first_occurrence(self, pair: Pair) -> tuple[int, int]:
+        ``smallest_ids`` needs nothing more: pair keys sort like (left, right).
+        """
+        if self.policy.tie_break == "smallest_ids":
+            return (-self.pair_counts[key], key)
+        return (-self.pair_counts[key], self._first_occurrence(key), key)
+
+    def _first_occurrence(self, key: int) -> tuple[int, int]:
         """(word index, character offset) of the pair's first occurrence.
 
         Character offsets (unlike symbol indices) do not move when other
         merges happen in the word, so a stored key only goes stale when the
         occurrence itself disappears.
         """
-        left, right = pair
-        holders = self.words_with_pair.get(pair, ())
+        left, right = split_pair_key(key)
+        holders = self.words_with_pair.get(key, ())
         while holders:
             index = min(holders)
             word = self.words[index]
@@ -206,41 +237,45 @@ class BPETrainer:
             holders.discard(index)  # a stale listing: clean it up
         return (0, 0)
 
-    def _pop_best(self) -> Pair | None:
-        """The best pair by the policy, or None when no pair is left."""
+    def _pop_best(self) -> int | None:
+        """The best pair's key by the policy, or None when no pair is left."""
         heap = self.heap
         pair_counts = self.pair_counts
         while heap:
             entry = heap[0]
-            pair = entry[-1]
-            if pair_counts.get(pair, 0) <= 0:
+            key = entry[-1]
+            if pair_counts.get(key, 0) <= 0:
                 heapq.heappop(heap)
                 continue
-            current = self._heap_entry(pair)
+            current = self._heap_entry(key)
             if current == entry:
                 heapq.heappop(heap)
-                return pair
+                return key
             heapq.heapreplace(heap, current)
         return None
 
     # --- merging ----------------------------------------------------------
 
-    def _merge(self, pair: Pair) -> int:
-        """Replace every occurrence of ``pair`` by a new token; returns its id."""
-        left, right = pair
+    def _merge(self, key: int) -> int:
+        """Replace every occurrence of a pair by a new token; returns its id."""
+        left, right = split_pair_key(key)
         new_id = self._intern(self.token_strings[left] + self.token_strings[right])
-        pair_counts = self.pair_counts
-        words_with_pair = self.words_with_pair
         words = self.words
         word_counts = self.word_counts
-        delta: defaultdict[Pair, int] = defaultdict(int)
-        for index in words_with_pair.pop(pair, ()):
+        # Around each merge site (x a b y -> x ab y) the pairs (x, a) and
+        # (b, y) are lost and (x, ab) and (ab, y) gained; nothing else changes.
+        lost: defaultdict[int, int] = defaultdict(int)
+        gained: defaultdict[int, int] = defaultdict(int)
+        gained_in: defaultdict[int, set[int]] = defaultdict(set)
+        right_then = right << PAIR_SHIFT
+        new_then = new_id << PAIR_SHIFT
+        for index in self.words_with_pair.pop(key, ()):
             word = words[index]
-            length = len(word)
-            count = word_counts[index]
             occurrences = word.count(left)  # a stale listing has none
             if not occurrences:
                 continue
+            length = len(word)
+            count = word_counts[index]
             merged: list[int] = []
             copied = 0  # word[:copied] is already in merged
             position = -1
@@ -249,35 +284,34 @@ class BPETrainer:
                 if position < copied or position + 1 >= length or word[position + 1] != right:
                     continue  # consumed by the previous merge, or not followed by `right`
                 merged += word[copied:position]
-                # The neighbours of a merge site change partner; nothing else does.
                 if merged:
-                    before = merged[-1]
-                    delta[(before, left)] -= count
-                    delta[(before, new_id)] += count
-                    words_with_pair[(before, new_id)].add(index)
+                    before = merged[-1] << PAIR_SHIFT
+                    lost[before | left] += count
+                    gained[before | new_id] += count
+                    gained_in[before | new_id].add(index)
                 merged.append(new_id)
                 copied = position + 2
                 if copied < length:
                     after = word[copied]
-                    delta[(right, after)] -= count
-                    delta[(new_id, after)] += count
-                    words_with_pair[(new_id, after)].add(index)
+                    lost[right_then | after] += count
+                    gained[new_then | after] += count
+                    gained_in[new_then | after].add(index)
             if copied:
                 merged += word[copied:]
                 words[index] = merged
-        gained = []
-        for changed_pair, change in delta.items():
-            if change:
-                pair_counts[changed_pair] = pair_counts.get(changed_pair, 0) + change
-            if new_id in changed_pair:
-                gained.append(changed_pair)
-        pair_counts.pop(pair, None)
-        # Only pairs that gained occurrences (those with the new token) can
-        # have a better key than their heap entries; the others are fixed
-        # lazily in _pop_best.
-        for gained_pair in gained:
-            if pair_counts.get(gained_pair, 0) > 0:
-                heapq.heappush(self.heap, self._heap_entry(gained_pair))
+        pair_counts = self.pair_counts
+        for lost_key, count in lost.items():
+            pair_counts[lost_key] -= count
+        for gained_key, count in gained.items():
+            pair_counts[gained_key] += count
+        pair_counts.pop(key, None)
+        # Only pairs that gained occurrences can have a better key than their
+        # heap entries; the others are fixed lazily in _pop_best.
+        words_with_pair = self.words_with_pair
+        for gained_key, holders in gained_in.items():
+            words_with_pair[gained_key] |= holders
+            if pair_counts[gained_key] > 0:
+                heapq.heappush(self.heap, self._heap_entry(gained_key))
         return new_id
 
     def run(
@@ -313,16 +347,17 @@ class BPETrainer:
                     raise TrainingCancelled("training was cancelled while merging")
                 if on_progress is not None:
                     on_progress("merging", len(merges), total)
-            pair = self._pop_best()
-            if pair is None:
+            key = self._pop_best()
+            if key is None:
                 break
-            count = self.pair_counts[pair]
+            count = self.pair_counts[key]
             if count < min_frequency:
                 stop_reason = "min_frequency"
                 break
-            merges.append((self.token_strings[pair[0]], self.token_strings[pair[1]]))
+            left, right = split_pair_key(key)
+            merges.append((self.token_strings[left], self.token_strings[right]))
             best_counts.append(count)
-            self._merge(pair)
+            self._merge(key)
         if on_progress is not None:
             on_progress("merging", len(merges), len(merges))
         return MergeResult(

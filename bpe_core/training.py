@@ -64,6 +64,11 @@ def train(
     for name, value in (("vocab_size", vocab_size), ("num_merges", num_merges), ("min_frequency", min_frequency)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             raise BPEError(f"{name} must be a non-negative integer; got {value!r}")
+    if isinstance(special_tokens, str):
+        raise BPEError(
+            f"special_tokens must be a list of strings, not the string {special_tokens!r}; "
+            f"write special_tokens=[{special_tokens!r}]"
+        )
     specials = list(dict.fromkeys(special_tokens))
     if any(not isinstance(s, str) or not s for s in specials):
         raise BPEError(f"special tokens must be non-empty strings; got {special_tokens!r}")
@@ -83,6 +88,8 @@ def train(
     pre_tokenizer = PreTokenizer.create(pattern)
     if isinstance(texts, str):
         texts = [texts]
+    if isinstance(files, (str, os.PathLike)):
+        files = [files]
 
     started = time.perf_counter()
     counted = count_words(

@@ -167,21 +167,11 @@ def test_two_workers_on_files(tmp_path):
 # --- known bugs in training.py (not ours to edit; see the reasons) -----------------------
 
 
-@pytest.mark.xfail(
-    reason="training.py: special_tokens='<pad>' (a string) is taken as the list ['<', 'p', 'a', 'd', '>'], "
-    "so those characters silently become special tokens and are cut out of the corpus",
-    strict=True,
-)
 def test_special_tokens_given_as_one_string_are_refused():
     with pytest.raises(BPEError, match="special_tokens"):
         bpe_core.train("a padded sentence <pad>", vocab_size=300, special_tokens="<pad>")
 
 
-@pytest.mark.xfail(
-    reason="training.py/counting.py: files='corpus.txt' (a string) is iterated character by character "
-    "and fails with \"corpus file 'c' does not exist\"; texts accepts a single string, files should too",
-    strict=True,
-)
 def test_files_may_be_a_single_path(tmp_path):
     path = tmp_path / "corpus.txt"
     path.write_text(TEXT, encoding="utf-8")
