@@ -283,23 +283,25 @@ class Tokenizer:
         return len(self.encode(text, **special_policy))
 
     def _encode_ordinary(self, text: str) -> list[int]:
-        # The hot path: most words repeat, so look them all up in the cache
-        # at C speed and run BPE only on the misses.
-        cache = self._cache
+        # The hot path.  Most words repeat, so BPE runs once per distinct new
+        # word and everything else is set and dict operations at C speed.
         words = self.pre_tokenizer.split(text)
-        pieces = list(map(cache.get, words))
-        if None in pieces:
-            for position, piece in enumerate(pieces):
-                if piece is None:
-                    word = words[position]
-                    piece = cache.get(word)
-                    if piece is None:
-                        # Checked per miss: one long text of new words must not grow the cache without bound.
-                        if len(cache) >= _CACHE_LIMIT:
-                            cache.clear()
-                        piece = cache[word] = self._word_ids(word)
-                    pieces[position] = piece
-        return list(chain.from_iterable(pieces))
+        cache = self._cache
+        distinct = set(words)
+        missing = distinct.difference(cache)
+        if missing:
+            if len(distinct) > _CACHE_LIMIT:
+                # More distinct words than the cache may hold: a table for this call only.
+                table = {word: cache.get(word) or self._word_ids(word) for word in distinct}
+                return list(chain.from_iterable(map(table.__getitem__, words)))
+            if len(cache) + len(missing) > _CACHE_LIMIT:
+                # Make room, keeping the entries this text needs.
+                kept = {word: cache[word] for word in distinct - missing}
+                cache.clear()
+                cache.update(kept)
+            for word in missing:
+                cache[word] = self._word_ids(word)
+        return list(chain.from_iterable(map(cache.__getitem__, words)))
 
     def _initial_ids(self, word: str) -> list[int]:
         """The word spelled as initial symbol ids (bytes, or characters + </w>)."""
