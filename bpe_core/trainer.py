@@ -42,7 +42,8 @@ import heapq
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from itertools import chain
+from typing import Callable, Iterable, Sequence
 
 from .byte_symbols import BYTE_SYMBOLS, bytes_to_symbols
 from .errors import BPEError, TrainingCancelled
@@ -82,10 +83,14 @@ class MergePolicy:
                 "text must be valid Unicode"
             ) from None
 
-    def alphabet(self, words: Sequence[list[str]]) -> list[str]:
-        """The initial symbols, in id order."""
+    def alphabet(self, words: Iterable[str]) -> list[str]:
+        """The initial symbols of these words, in id order.
+
+        >>> CLASSIC.alphabet(["low", "owl"])
+        ['</w>', 'l', 'o', 'w']
+        """
         if self.name == "classic":
-            return [END_OF_WORD, *sorted({s for word in words for s in word} - {END_OF_WORD})]
+            return [END_OF_WORD, *sorted(set(chain.from_iterable(words)))]
         return list(BYTE_SYMBOLS)
 
 
@@ -122,7 +127,7 @@ def learn_merges(
     Stops at ``max_vocab`` tokens, after ``max_merges`` merges, when the best
     pair is seen fewer than ``min_frequency`` times, or when no pair is left.
     """
-    trainer = BPETrainer(word_counts, policy, reserved)
+    trainer = BPETrainer(word_counts, policy, reserved, should_stop)
     return trainer.run(max_vocab, max_merges, min_frequency, on_progress, should_stop)
 
 
@@ -154,19 +159,25 @@ def split_pair_key(key: int) -> tuple[int, int]:
 class BPETrainer:
     """The state of one training run; see the module docstring."""
 
-    def __init__(self, word_counts: dict[str, int], policy: MergePolicy, reserved: Sequence[str] = ()):
+    def __init__(
+        self,
+        word_counts: dict[str, int],
+        policy: MergePolicy,
+        reserved: Sequence[str] = (),
+        should_stop: StopCheck | None = None,
+    ):
         self.policy = policy
-        spelled = [policy.spell(word) for word in word_counts]
+        self.should_stop = should_stop
         self.token_strings: list[str] = []
         self.token_id: dict[str, int] = {}
-        for token in [*reserved, *policy.alphabet(spelled)]:
+        for token in [*reserved, *policy.alphabet(word_counts)]:
             self._intern(token)
-        self.words: list[list[int]] = [[self.token_id[s] for s in word] for word in spelled]
+        self.words: list[list[int]] = []
         self.word_counts: list[int] = list(word_counts.values())
         self.pair_counts: defaultdict[int, int] = defaultdict(int)
         # May list words that no longer hold the pair (cleaned lazily).
         self.words_with_pair: defaultdict[int, set[int]] = defaultdict(set)
-        self._count_all_pairs()
+        self._spell_and_count_pairs(word_counts)
         self.heap = self._initial_heap()
 
     def _intern(self, token: str) -> int:
@@ -179,10 +190,16 @@ class BPETrainer:
             self.token_strings.append(token)
         return token_id
 
-    def _count_all_pairs(self) -> None:
+    def _spell_and_count_pairs(self, word_counts: dict[str, int]) -> None:
+        token_id = self.token_id
+        spell = self.policy.spell
         pair_counts = self.pair_counts
         words_with_pair = self.words_with_pair
-        for index, (word, count) in enumerate(zip(self.words, self.word_counts)):
+        for index, (text, count) in enumerate(word_counts.items()):
+            if index % 8192 == 0 and self.should_stop is not None and self.should_stop():
+                raise TrainingCancelled("training was cancelled while counting pairs")
+            word = [token_id[symbol] for symbol in spell(text)]
+            self.words.append(word)
             for left, right in zip(word, word[1:]):
                 key = left << PAIR_SHIFT | right
                 pair_counts[key] += count
