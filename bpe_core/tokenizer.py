@@ -185,7 +185,6 @@ class Tokenizer:
                         "a byte-level vocabulary spells every token (except special tokens) in byte symbols"
                     )
             self._byte_ids = [self.vocab[s] for s in BYTE_TO_SYMBOL]
-            self._symbol_ids = None
         else:
             if self.unk_token is None:
                 raise BPEError("a classic tokenizer needs an unk_token for characters never seen in training")
