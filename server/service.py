@@ -57,6 +57,7 @@ class BPEService:
     def __init__(self, config: ServerConfig):
         self.config = config
         self.store = TokenizerStore(config.data_dir)
+        self.store.remove_stale_temporaries()  # what a server killed mid-save left behind
         self._training: set[str] = set()
         self._training_lock = threading.Lock()
 

@@ -8,7 +8,9 @@ the operating system refuses if the name appeared in the meantime: two
 servers sharing the directory cannot both "create" the same name.
 
 A file that cannot be read as a tokenizer is reported by name and skipped;
-it never breaks listing.
+it never breaks listing.  A process killed mid-save leaves its hidden
+temporary file (``.NAME.json.*.tmp``) behind; :meth:`TokenizerStore.remove_stale_temporaries`
+deletes such files once they are old enough that no live writer can own them.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import difflib
 import logging
 import os
 import re
+import stat
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +38,9 @@ NAME_RULE = (
 _NAME = re.compile(r"[^\W_][\w.-]{0,63}")
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 SUFFIX = ".json"
+#: A temporary file untouched for this long has no writer left: a live one
+#: writes and renames its file within moments, whichever process it is in.
+STALE_TEMPORARY_SECONDS = 60.0
 
 
 class StoreError(ValueError):
@@ -176,6 +183,34 @@ class TokenizerStore:
         return UnknownTokenizer(f"no tokenizer named {name!r}.{suggestion} Known tokenizers: {shown}")
 
     # --- writing ---------------------------------------------------------
+
+    def remove_stale_temporaries(self, older_than: float = STALE_TEMPORARY_SECONDS) -> list[str]:
+        """Delete the hidden ``.*.tmp`` files not modified for ``older_than`` seconds; returns their names.
+
+        They are what a save killed before its rename leaves behind (the
+        tokenizer files themselves are intact).  Recent ones are kept: they
+        may belong to another server writing into the same directory now.
+        """
+        if not self.directory.is_dir():
+            return []
+        removed = []
+        now = time.time()
+        for path in self.directory.glob(".*.tmp"):
+            try:
+                info = path.lstat()
+                if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < older_than:
+                    continue
+                path.unlink()
+            except FileNotFoundError:
+                continue  # another server removed it first
+            except OSError as exc:
+                logger.warning("cannot remove the stale temporary file %s: %s", path, exc.strerror or exc)
+                continue
+            removed.append(path.name)
+        if removed:
+            logger.warning("removed %d stale temporary file(s) left in %s by an interrupted save: %s",
+                           len(removed), self.directory, ", ".join(sorted(removed)))
+        return sorted(removed)
 
     def save(self, name: str, tokenizer: Tokenizer, *, overwrite: bool = False) -> tuple[Path, bool]:
         """Store ``tokenizer`` as ``name``; returns the path and whether a tokenizer was replaced.

@@ -13,6 +13,7 @@ renamed into place.
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import os
 import random
@@ -20,12 +21,15 @@ import signal
 import sys
 import tempfile
 import time
+import tracemalloc
+import weakref
 from pathlib import Path
 
 import anyio
 import pytest
 from mcp import Client
 
+from bpe_core.trainer import BPETrainer
 from server import ServerConfig, build_server
 from test_hostile_stdio import LEGACY, StdioServer
 
@@ -184,7 +188,17 @@ def test_sigkill_in_the_middle_of_saving_keeps_the_previous_version(tmp_path, di
     assert temporary.parent == data / "tokenizers" and temporary.name.startswith(".stable.json.")
     assert temporary.stat().st_size > 0  # the new version is written, not yet renamed into place
     sigkill(server)
+    assert temporary.exists()  # the killed writer's leftover
+    # It is removed at the next start once it is old enough; a recent one may be another server's
+    # save in progress and stays.
+    an_hour_ago = time.time() - 3600
+    os.utime(temporary, (an_hour_ago, an_hour_ago))
+    recent = data / "tokenizers" / ".keep.json.other-server.tmp"
+    recent.write_text("being written", encoding="utf-8")
     assert_restart_lists_intact(tmp_path, data, root, before, {"keep": 270, "stable": 270})
+    assert not temporary.exists() and recent.exists()
+    log = (tmp_path / "stderr-restart.log").read_text()
+    assert "removed 1 stale temporary file(s)" in log and temporary.name in log
 
 
 # --- in memory: failing writes, corrupted files, cancellation -----------------------------------
@@ -339,3 +353,54 @@ def test_a_client_that_disconnects_mid_training_ends_the_work(tmp_path, dirs):
     server.stderr.close()
     assert time.monotonic() - started < 30
     assert not (data / "tokenizers" / "gamma.json").exists()
+
+
+@pytest.mark.anyio
+async def test_a_client_that_disconnects_mid_training_frees_the_work_and_the_next_client_is_served(memory_server):
+    """In one server process: the client goes away during merging; the worker's training stops,
+    its trainer is freed and the memory it held is returned; a new client is served at once."""
+    service = memory_server.service
+    merging = anyio.Event()
+    trainers: list[weakref.ref] = []
+
+    async def on_progress(progress, total, message):
+        if message and message.startswith("merging") and not merging.is_set():
+            trainers.extend(weakref.ref(o) for o in gc.get_objects() if isinstance(o, BPETrainer))
+            merging.set()
+
+    async def client_that_leaves():
+        async with Client(memory_server) as client:
+            await client.call_tool("train_bpe", {"name": "gone", "text": random_text(60_000), "vocab_size": 30_000},
+                                   progress_callback=on_progress)
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        async with anyio.create_task_group() as group:
+            group.start_soon(client_that_leaves)
+            with anyio.fail_after(60):
+                await merging.wait()
+            held = tracemalloc.get_traced_memory()[0] - baseline
+            group.cancel_scope.cancel()  # the client disconnects mid-call
+        with anyio.fail_after(15):
+            while service.trainings_running:
+                await anyio.sleep(0.05)
+        assert len(trainers) == 1  # exactly one trainer was alive while merging
+        with anyio.fail_after(15):
+            while trainers[0]() is not None:  # the worker's frame lets go of the trainer
+                gc.collect()
+                await anyio.sleep(0.05)
+        gc.collect()
+        left = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+    print(f"memory held while merging: {held / 2**20:.1f} MiB; after the disconnect: {left / 2**20:.2f} MiB")
+    assert held > 10 * 2**20  # the measure is meaningful: the training held real memory
+    assert left < held / 10, (held, left)
+    started = time.monotonic()
+    async with Client(memory_server) as client:
+        await _train(client, "next")
+        names = [t["name"] for t in (await client.call_tool("list_tokenizers", {})).structured_content["tokenizers"]]
+    assert time.monotonic() - started < 10
+    assert names == ["next"]

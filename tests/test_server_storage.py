@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -93,6 +94,30 @@ def test_corrupt_and_foreign_files_are_reported_by_name_and_skipped(store, token
     assert [t.name for t in good] == ["good"]
     assert {b.file: b.error for b in broken}.keys() == {"truncated.json", "binary.json", "foreign.json"}
     assert all(b.error.startswith(f"tokenizer {b.file[:-5]!r} cannot be loaded") for b in broken)
+
+
+def test_stale_temporary_files_are_removed_and_recent_ones_kept(store, tokenizer, caplog):
+    store.save("good", tokenizer)
+    directory = store.directory
+    stale = [directory / ".good.json.k1ll3d.tmp", directory / ".other.x7.tmp"]  # bpe_core's and the store's
+    recent = directory / ".good.json.writing.tmp"  # maybe another server's save in progress
+    link = directory / ".link.json.abc.tmp"
+    for path in (*stale, recent):
+        path.write_text("half a write", encoding="utf-8")
+    link.symlink_to(store.path_for("good"))
+    old = time.time() - 120
+    for path in (*stale, link):
+        os.utime(path, (old, old), follow_symlinks=False)
+    other = directory / "notes.tmp"  # not hidden: not ours
+    other.write_text("x", encoding="utf-8")
+    os.utime(other, (old, old))
+
+    assert store.remove_stale_temporaries() == sorted(p.name for p in stale)
+    assert not any(p.exists() for p in stale)
+    assert recent.exists() and link.is_symlink() and other.exists() and store.path_for("good").exists()
+    assert "removed 2 stale temporary file(s)" in caplog.text
+    assert store.remove_stale_temporaries() == []
+    assert TokenizerStore(directory.parent / "missing").remove_stale_temporaries() == []
 
 
 def test_unknown_names_suggest_and_list_the_known_ones(store, tokenizer):
