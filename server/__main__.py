@@ -77,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger(__name__).info("data dir %s; allowed roots: %s", config.data_dir,
                                      ", ".join(map(str, config.roots)) or "none")
     if args.transport == "stdio":
-        server.run("stdio")
+        import anyio
+
+        from .stdio_transport import run_stdio
+
+        anyio.run(run_stdio, server)  # server.run("stdio"), plus JSON-RPC errors for unreadable lines
     else:
         server.run("streamable-http", host=args.host, port=args.port)
     return 0

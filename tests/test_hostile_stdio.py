@@ -248,16 +248,23 @@ def test_a_normal_session_works_afterwards_and_stdout_held_only_json_rpc(stdio_s
     assert server.close() == 0  # closing stdin ends the server cleanly
 
 
-@pytest.mark.xfail(strict=True, reason="the SDK's stdio transport drops unparseable lines silently instead of "
-                   "answering with a JSON-RPC parse error (-32700, id null)")
-def test_garbage_gets_a_parse_error(tmp_path):
+def test_garbage_gets_a_parse_error_and_non_messages_an_invalid_request(tmp_path):
+    """JSON-RPC 2.0: text that is not JSON gets -32700, JSON that is not a message -32600, both with id
+    null, in order, and the session goes on (server.stdio_transport adds these answers)."""
     root = tmp_path / "root"
     root.mkdir()
     server = StdioServer(tmp_path / "data", root, tmp_path / "stderr.log")
     try:
-        server.send(b"garbage")
+        for line in (b"garbage", b'{"jsonrpc":"2.0","id":1,"method":', b"\xff\xfe not utf-8", b"[]", b"42",
+                     b'{"jsonrpc":"2.0"}'):
+            server.send(line)
         server.assert_alive()
-        errors = [json.loads(line) for line in server.lines]
-        assert any(m.get("error", {}).get("code") == -32700 and m.get("id") is None for m in errors)
+        errors = [json.loads(line) for line in server.lines if b'"error"' in line]
+        assert [(m["id"], m["error"]["code"]) for m in errors] == [(None, -32700)] * 3 + [(None, -32600)] * 3
+        assert errors[0]["error"]["message"].startswith("Parse error")
+        init = server.request("init", "initialize", {"protocolVersion": LEGACY, "capabilities": {},
+                                                     "clientInfo": {"name": "parse-errors", "version": "0"}})
+        assert init["result"]["serverInfo"]["name"] == "bpe"
+        assert_every_stdout_line_is_json_rpc(server.lines)
     finally:
-        server.close()
+        assert server.close() == 0

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["server.config", "server.storage", "server.files", "server.service"]
+MODULES = ["server.config", "server.storage", "server.files", "server.service", "server.stdio_transport"]
 
 
 @pytest.mark.parametrize("name", MODULES)
