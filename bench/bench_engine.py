@@ -51,7 +51,11 @@ def run_train_bpe_core(corpus: str, vocab: int, workers: int, out: str) -> dict:
     tok = train(files=[corpus], vocab_size=vocab, workers=workers)
     seconds = time.perf_counter() - started
     tok.save(out)
-    return {"seconds": seconds, "peak_mb": peak_rss_mb(), "merges": len(tok.merges), "phases": tok.training.seconds}
+    import resource
+
+    workers_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker process
+    return {"seconds": seconds, "peak_mb": peak_rss_mb(), "workers_peak_mb": workers_peak_mb,
+            "merges": len(tok.merges), "phases": tok.training.seconds}
 
 
 def run_train_tokenizers(corpus: str, vocab: int, threads: int, out: str) -> dict:
