@@ -175,8 +175,10 @@ class BPETrainer:
         self.words: list[list[int]] = []
         self.word_counts: list[int] = list(word_counts.values())
         self.pair_counts: defaultdict[int, int] = defaultdict(int)
-        # May list words that no longer hold the pair (cleaned lazily).
-        self.words_with_pair: defaultdict[int, set[int]] = defaultdict(set)
+        # May list words that no longer hold the pair, or a word twice
+        # (cleaned lazily).  Lists, not sets: most pairs are rare, and a
+        # one-element set costs three times a one-element list.
+        self.words_with_pair: defaultdict[int, list[int]] = defaultdict(list)
         self._spell_and_count_pairs(word_counts)
         self.heap = self._initial_heap()
 
@@ -203,7 +205,9 @@ class BPETrainer:
             for left, right in zip(word, word[1:]):
                 key = left << PAIR_SHIFT | right
                 pair_counts[key] += count
-                words_with_pair[key].add(index)
+                holders = words_with_pair[key]
+                if not holders or holders[-1] != index:
+                    holders.append(index)
 
     def _initial_heap(self) -> list[tuple]:
         if self.policy.tie_break == "smallest_ids":
@@ -251,7 +255,8 @@ class BPETrainer:
                 if word[position] == left and word[position + 1] == right:
                     return (index, offset)
                 offset += len(self.token_strings[word[position]])
-            holders.discard(index)  # a stale listing: clean it up
+            while index in holders:  # a stale listing: clean it up
+                holders.remove(index)
         return (0, 0)
 
     def _pop_best(self) -> int | None:
@@ -283,10 +288,10 @@ class BPETrainer:
         # (b, y) are lost and (x, ab) and (ab, y) gained; nothing else changes.
         lost: defaultdict[int, int] = defaultdict(int)
         gained: defaultdict[int, int] = defaultdict(int)
-        gained_in: defaultdict[int, set[int]] = defaultdict(set)
+        gained_in: defaultdict[int, list[int]] = defaultdict(list)
         right_then = right << PAIR_SHIFT
         new_then = new_id << PAIR_SHIFT
-        for index in self.words_with_pair.pop(key, ()):
+        for index in dict.fromkeys(self.words_with_pair.pop(key, ())):
             word = words[index]
             occurrences = word.count(left)  # a stale listing has none
             if not occurrences:
@@ -305,14 +310,14 @@ class BPETrainer:
                     before = merged[-1] << PAIR_SHIFT
                     lost[before | left] += count
                     gained[before | new_id] += count
-                    gained_in[before | new_id].add(index)
+                    gained_in[before | new_id].append(index)
                 merged.append(new_id)
                 copied = position + 2
                 if copied < length:
                     after = word[copied]
                     lost[right_then | after] += count
                     gained[new_then | after] += count
-                    gained_in[new_then | after].add(index)
+                    gained_in[new_then | after].append(index)
             if copied:
                 merged += word[copied:]
                 words[index] = merged
@@ -326,7 +331,7 @@ class BPETrainer:
         # heap entries; the others are fixed lazily in _pop_best.
         words_with_pair = self.words_with_pair
         for gained_key, holders in gained_in.items():
-            words_with_pair[gained_key] |= holders
+            words_with_pair[gained_key] += holders
             if pair_counts[gained_key] > 0:
                 heapq.heappush(self.heap, self._heap_entry(gained_key))
         return new_id
