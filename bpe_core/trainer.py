@@ -287,8 +287,9 @@ class BPETrainer:
         # Around each merge site (x a b y -> x ab y) the pairs (x, a) and
         # (b, y) are lost and (x, ab) and (ab, y) gained; nothing else changes.
         lost: defaultdict[int, int] = defaultdict(int)
-        gained: defaultdict[int, int] = defaultdict(int)
-        gained_in: defaultdict[int, list[int]] = defaultdict(list)
+        # A gained pair lists its word once per site, so its count is the
+        # sum of those words' counts (summed at C speed after the loop).
+        gained_at: defaultdict[int, list[int]] = defaultdict(list)
         right_then = right << PAIR_SHIFT
         new_then = new_id << PAIR_SHIFT
         for index in dict.fromkeys(self.words_with_pair.pop(key, ())):
@@ -309,31 +310,32 @@ class BPETrainer:
                 if merged:
                     before = merged[-1] << PAIR_SHIFT
                     lost[before | left] += count
-                    gained[before | new_id] += count
-                    gained_in[before | new_id].append(index)
+                    gained_at[before | new_id].append(index)
                 merged.append(new_id)
                 copied = position + 2
                 if copied < length:
                     after = word[copied]
                     lost[right_then | after] += count
-                    gained[new_then | after] += count
-                    gained_in[new_then | after].append(index)
+                    gained_at[new_then | after].append(index)
             if copied:
                 merged += word[copied:]
                 words[index] = merged
         pair_counts = self.pair_counts
         for lost_key, count in lost.items():
             pair_counts[lost_key] -= count
-        for gained_key, count in gained.items():
-            pair_counts[gained_key] += count
         pair_counts.pop(key, None)
         # Only pairs that gained occurrences can have a better key than their
         # heap entries; the others are fixed lazily in _pop_best.
         words_with_pair = self.words_with_pair
-        for gained_key, holders in gained_in.items():
-            words_with_pair[gained_key] += holders
-            if pair_counts[gained_key] > 0:
-                heapq.heappush(self.heap, self._heap_entry(gained_key))
+        heap = self.heap
+        ties_by_ids = self.policy.tie_break == "smallest_ids"
+        count_of = word_counts.__getitem__
+        for gained_key, sites in gained_at.items():
+            words_with_pair[gained_key] += sites
+            count = pair_counts[gained_key] = pair_counts[gained_key] + sum(map(count_of, sites))
+            if count > 0:
+                # (-count, key) is _heap_entry's byte-level key, inlined: this runs for every new pair.
+                heapq.heappush(heap, (-count, gained_key) if ties_by_ids else self._heap_entry(gained_key))
         return new_id
 
     def run(
