@@ -93,3 +93,20 @@ def first_difference(ours: list, theirs: list) -> str:
         if a != b:
             return f"first difference at #{index}: ours {ours[index:index + 3]!r}, theirs {theirs[index:index + 3]!r}"
     return f"lengths differ: ours {len(ours)}, theirs {len(theirs)}"
+
+
+# --- shared by the server tests ------------------------------------------------
+
+#: The two protocol eras: "auto" negotiates 2026-07-28, "legacy" the 2025-11-25 handshake.
+PROTOCOL_MODES = ["auto", "legacy"]
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture(params=PROTOCOL_MODES)
+def mode(request):
+    """Run the test once per protocol era."""
+    return request.param

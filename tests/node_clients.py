@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from http_servers import SERVER_SCRIPT, start_http_server, stop
+
 CLIENTS = Path(__file__).resolve().parent / "clients"
 NODE_MODULES = CLIENTS / "node_modules"
 NODE = NODE_MODULES / ".bin" / "node"
-SERVER_SCRIPT = Path(sys.executable).with_name("mcp-server-bpe")
 
 
 def node_program(package: str, bin_name: str) -> list[str]:
@@ -46,37 +43,11 @@ def client_env(home: Path) -> dict[str, str]:
             "NO_COLOR": "1"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def http_server(data_dir: Path, log: Path):
     """``mcp-server-bpe --transport streamable-http`` on a free port of 127.0.0.1; yields its /mcp URL."""
-    port = free_port()
-    with open(log, "wb") as stderr:
-        process = subprocess.Popen(
-            [str(SERVER_SCRIPT), "--transport", "streamable-http", "--host", "127.0.0.1", "--port", str(port),
-             "--data-dir", str(data_dir)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-        )
+    process, url, _ = start_http_server(data_dir, log)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"the server exited: {log.read_text(errors='replace')}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the HTTP server did not start within 30 s"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)

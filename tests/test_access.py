@@ -7,58 +7,25 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from http_servers import SERVER_SCRIPT as SCRIPT, start_http_server, stop
 from server.auth import ENV_AUTH_TOKEN
 
-SCRIPT = Path(sys.executable).with_name("mcp-server-bpe")
 TOKEN = "s3cret-token-for-tests-0123456789"
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "access-test", "version": "0"}}}
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def start(tmp_path: Path, *flags: str, env: dict | None = None) -> tuple[subprocess.Popen, str, int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [str(SCRIPT), "--transport", "streamable-http", "--port", str(port), "--data-dir", str(tmp_path / "data"),
-         *flags],
-        stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"stderr-{port}.log", "wb"),
-        env={k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None},
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, (tmp_path / f"stderr-{port}.log").read_text()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the HTTP server did not start within 30 s"
-            time.sleep(0.1)
-    return process, f"http://127.0.0.1:{port}/mcp", port
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+    return start_http_server(tmp_path / "data", tmp_path / f"stderr-{len(list(tmp_path.glob('stderr-*')))}.log",
+                             *flags, env=env)
 
 
 def listening_addresses(port: int) -> set[str]:

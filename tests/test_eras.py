@@ -40,11 +40,6 @@ PROBE = "the lowest newest widget, 分词器"
 VERSIONS = {"legacy": "2025-11-25", "auto": "2026-07-28"}
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def blank_differing(value):
     """``value`` with the values of :data:`DIFFERING_KEYS` replaced, at any depth."""
     if isinstance(value, dict):

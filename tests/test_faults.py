@@ -206,11 +206,6 @@ def test_sigkill_in_the_middle_of_saving_keeps_the_previous_version(tmp_path, di
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def memory_server(tmp_path):
     return build_server(ServerConfig(data_dir=tmp_path / "data"))
 

@@ -27,11 +27,6 @@ TEXT = "low lower newest widest " * 30
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture
 def layout(tmp_path):
     """root/ (allowed) with good, bad and tricky entries; outside/ next to it."""
     root, outside = tmp_path / "root", tmp_path / "outside"

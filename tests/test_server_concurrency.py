@@ -15,11 +15,6 @@ from server import ServerConfig, build_server
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def big_corpus(tmp_path_factory):
     """~1.5 MB of random words: learning 60,000 merges from it takes well over ten seconds."""

@@ -15,16 +15,6 @@ SAMPLE = "the newest model is the lowest and widest 分词器"
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(params=["auto", "legacy"])
-def mode(request):
-    return request.param
-
-
-@pytest.fixture
 def root(tmp_path):
     directory = tmp_path / "files"
     directory.mkdir()

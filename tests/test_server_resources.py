@@ -18,16 +18,6 @@ TEXT = "the cat sat on the mat, the cat ate the rat " * 10
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(params=["auto", "legacy"])
-def mode(request):
-    return request.param
-
-
-@pytest.fixture
 def server(tmp_path):
     return build_server(ServerConfig(data_dir=tmp_path / "data"))
 

@@ -20,11 +20,6 @@ from mcp import Client, StdioServerParameters
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def console_script() -> str:
     """``mcp-server-bpe`` next to this Python (a venv's bin/ or Scripts/), else on PATH."""
     folder = Path(sys.executable).parent

@@ -19,7 +19,6 @@ from server.config import Limits
 
 pytestmark = pytest.mark.anyio
 
-MODES = ["auto", "legacy"]
 TEXTBOOK = "low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3
 SAMPLES = Path(__file__).resolve().parents[1] / "server" / "samples"
 SAMPLE = (SAMPLES / "en.txt").read_text(encoding="utf-8")[:2500] + (SAMPLES / "zh.txt").read_text(encoding="utf-8")[:500]
@@ -33,16 +32,6 @@ TOOLS = {
     "list_tokenizers": (schemas.TokenizerList, True),
     "delete_tokenizer": (schemas.DeleteResult, False),
 }
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
-@pytest.fixture(params=MODES)
-def mode(request):
-    return request.param
 
 
 @pytest.fixture
