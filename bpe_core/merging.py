@@ -40,23 +40,23 @@ def apply_merges(
     current = list(symbols)  # current[i]: token starting at i (or -1 once absorbed)
     following = list(range(1, length + 1))  # next live position (length = end)
     preceding = list(range(-1, length - 1))
-    candidates = []
-    for position in range(length - 1):
-        found = merge_ranks.get((current[position], current[position + 1]))
-        if found is not None:
-            candidates.append((found[0], position, found[1]))
+    # Candidates are (rank, position, left, right, new_id): an entry is still
+    # valid while the tokens at its position are its left and right.
+    pairs = list(zip(current, current[1:]))
+    candidates = [
+        (found[0], position, pair[0], pair[1], found[1])
+        for position, (pair, found) in enumerate(zip(pairs, map(merge_ranks.get, pairs)))
+        if found is not None
+    ]
     heapq.heapify(candidates)
     floor = -1
     while candidates:
-        rank, position, new_id = heapq.heappop(candidates)
-        if monotonic and rank < floor:
-            continue
+        rank, position, left, right, new_id = heapq.heappop(candidates)
+        if current[position] != left:
+            continue  # this position was absorbed or rewritten since the push
         right_position = following[position]
-        if current[position] < 0 or right_position >= length:
+        if right_position >= length or current[right_position] != right or (monotonic and rank < floor):
             continue
-        found = merge_ranks.get((current[position], current[right_position]))
-        if found is None or found[0] != rank:
-            continue  # the pair at this position changed since it was pushed
         floor = rank
         current[position] = new_id
         current[right_position] = -1
@@ -68,11 +68,11 @@ def apply_merges(
         if before >= 0:
             found = merge_ranks.get((current[before], new_id))
             if found is not None:
-                heapq.heappush(candidates, (found[0], before, found[1]))
+                heapq.heappush(candidates, (found[0], before, current[before], new_id, found[1]))
         if after < length:
             found = merge_ranks.get((new_id, current[after]))
             if found is not None:
-                heapq.heappush(candidates, (found[0], position, found[1]))
+                heapq.heappush(candidates, (found[0], position, new_id, current[after], found[1]))
         if trace is not None:
             trace.append((rank, new_id, [token for token in current if token >= 0]))
     return [token for token in current if token >= 0]
