@@ -43,6 +43,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import add
 from typing import Callable, Iterable, Sequence
 
 from .byte_symbols import BYTE_SYMBOLS, bytes_to_symbols
@@ -131,29 +132,30 @@ def learn_merges(
     return trainer.run(max_vocab, max_merges, min_frequency, on_progress, should_stop)
 
 
-#: Pairs are stored as one int, ``left << PAIR_SHIFT | right``: hashing an int
-#: is cheaper than building and hashing a tuple in the hot loop, and keys
-#: sort like ``(left, right)`` tuples.  Hence the vocabulary limit.
-PAIR_SHIFT = 21
-MAX_TOKENS = 1 << PAIR_SHIFT
+#: A word is stored as a ``str`` with one character per token, ``chr(id)``:
+#: then counting a pair's occurrences, finding them and replacing them (BPE's
+#: leftmost, non-overlapping merge) are ``str.count``, ``str.find`` and
+#: ``str.replace``, which run in C.  A pair's key is its two characters, which
+#: sort like ``(left, right)`` ids.  Hence the vocabulary limit.
+MAX_TOKENS = 0x110000
 
 
-def pair_key(left: int, right: int) -> int:
-    """The int that stands for the pair ``(left, right)``.
+def pair_key(left: int, right: int) -> str:
+    """The two-character key of the pair ``(left, right)``.
 
-    >>> pair_key(1, 2) == (1 << PAIR_SHIFT) + 2
-    True
+    >>> pair_key(104, 105)
+    'hi'
     """
-    return left << PAIR_SHIFT | right
+    return chr(left) + chr(right)
 
 
-def split_pair_key(key: int) -> tuple[int, int]:
+def split_pair_key(key: str) -> tuple[int, int]:
     """The pair a key stands for.
 
-    >>> split_pair_key(pair_key(7, 9))
-    (7, 9)
+    >>> split_pair_key(pair_key(7, 300))
+    (7, 300)
     """
-    return key >> PAIR_SHIFT, key & (MAX_TOKENS - 1)
+    return ord(key[0]), ord(key[1])
 
 
 class BPETrainer:
@@ -172,13 +174,13 @@ class BPETrainer:
         self.token_id: dict[str, int] = {}
         for token in [*reserved, *policy.alphabet(word_counts)]:
             self._intern(token)
-        self.words: list[list[int]] = []
+        self.words: list[str] = []  # each word's tokens, as chr(id) characters
         self.word_counts: list[int] = list(word_counts.values())
-        self.pair_counts: defaultdict[int, int] = defaultdict(int)
+        self.pair_counts: defaultdict[str, int] = defaultdict(int)
         # May list words that no longer hold the pair, or a word twice
         # (cleaned lazily).  Lists, not sets: most pairs are rare, and a
         # one-element set costs three times a one-element list.
-        self.words_with_pair: defaultdict[int, list[int]] = defaultdict(list)
+        self.words_with_pair: defaultdict[str, list[int]] = defaultdict(list)
         self._spell_and_count_pairs(word_counts)
         self.heap = self._initial_heap()
 
@@ -200,10 +202,9 @@ class BPETrainer:
         for index, (text, count) in enumerate(word_counts.items()):
             if index % 8192 == 0 and self.should_stop is not None and self.should_stop():
                 raise TrainingCancelled("training was cancelled while counting pairs")
-            word = [token_id[symbol] for symbol in spell(text)]
+            word = "".join([chr(token_id[symbol]) for symbol in spell(text)])
             self.words.append(word)
-            for left, right in zip(word, word[1:]):
-                key = left << PAIR_SHIFT | right
+            for key in map(add, word, word[1:]):  # the word's pair keys, made in C
                 pair_counts[key] += count
                 holders = words_with_pair[key]
                 if not holders or holders[-1] != index:
@@ -215,21 +216,20 @@ class BPETrainer:
         else:
             # One pass finds every pair's first occurrence, where calling
             # _first_occurrence per pair would search each pair's words again.
-            first: dict[int, tuple[int, int]] = {}
+            first: dict[str, tuple[int, int]] = {}
             for index, word in enumerate(self.words):
                 offset = 0
-                for left, right in zip(word, word[1:]):
-                    key = left << PAIR_SHIFT | right
+                for key in map(add, word, word[1:]):
                     if key not in first:
                         first[key] = (index, offset)
-                    offset += len(self.token_strings[left])
+                    offset += len(self.token_strings[ord(key[0])])
             heap = [(-count, first[key], key) for key, count in self.pair_counts.items()]
         heapq.heapify(heap)
         return heap
 
     # --- choosing the best pair -------------------------------------------
 
-    def _heap_entry(self, key: int) -> tuple:
+    def _heap_entry(self, key: str) -> tuple:
         """Heap key: most frequent first, then the policy's tie-break.
 
         ``smallest_ids`` needs nothing more: pair keys sort like (left, right).
@@ -238,28 +238,26 @@ class BPETrainer:
             return (-self.pair_counts[key], key)
         return (-self.pair_counts[key], self._first_occurrence(key), key)
 
-    def _first_occurrence(self, key: int) -> tuple[int, int]:
+    def _first_occurrence(self, key: str) -> tuple[int, int]:
         """(word index, character offset) of the pair's first occurrence.
 
         Character offsets (unlike symbol indices) do not move when other
         merges happen in the word, so a stored key only goes stale when the
         occurrence itself disappears.
         """
-        left, right = split_pair_key(key)
         holders = self.words_with_pair.get(key, ())
         while holders:
             index = min(holders)
             word = self.words[index]
-            offset = 0
-            for position in range(len(word) - 1):
-                if word[position] == left and word[position + 1] == right:
-                    return (index, offset)
-                offset += len(self.token_strings[word[position]])
+            position = word.find(key)
+            if position >= 0:
+                token_strings = self.token_strings
+                return (index, sum(len(token_strings[ord(token)]) for token in word[:position]))
             while index in holders:  # a stale listing: clean it up
                 holders.remove(index)
         return (0, 0)
 
-    def _pop_best(self) -> int | None:
+    def _pop_best(self) -> str | None:
         """The best pair's key by the policy, or None when no pair is left."""
         heap = self.heap
         pair_counts = self.pair_counts
@@ -278,48 +276,40 @@ class BPETrainer:
 
     # --- merging ----------------------------------------------------------
 
-    def _merge(self, key: int) -> int:
+    def _merge(self, key: str) -> int:
         """Replace every occurrence of a pair by a new token; returns its id."""
-        left, right = split_pair_key(key)
-        new_id = self._intern(self.token_strings[left] + self.token_strings[right])
+        left, right = key
+        new_id = self._intern(self.token_strings[ord(left)] + self.token_strings[ord(right)])
+        new = chr(new_id)
         words = self.words
         word_counts = self.word_counts
         # Around each merge site (x a b y -> x ab y) the pairs (x, a) and
         # (b, y) are lost and (x, ab) and (ab, y) gained; nothing else changes.
-        lost: defaultdict[int, int] = defaultdict(int)
+        lost: defaultdict[str, int] = defaultdict(int)
         # A gained pair lists its word once per site, so its count is the
         # sum of those words' counts (summed at C speed after the loop).
-        gained_at: defaultdict[int, list[int]] = defaultdict(list)
-        right_then = right << PAIR_SHIFT
-        new_then = new_id << PAIR_SHIFT
+        gained_at: defaultdict[str, list[int]] = defaultdict(list)
         for index in dict.fromkeys(self.words_with_pair.pop(key, ())):
             word = words[index]
-            occurrences = word.count(left)  # a stale listing has none
-            if not occurrences:
-                continue
-            length = len(word)
+            sites = word.count(key)  # leftmost, non-overlapping: BPE's merge sites
+            if not sites:
+                continue  # a stale listing
             count = word_counts[index]
-            merged: list[int] = []
-            copied = 0  # word[:copied] is already in merged
-            position = -1
-            for _ in range(occurrences):
-                position = word.index(left, position + 1)  # jump in C, not in Python
-                if position < copied or position + 1 >= length or word[position + 1] != right:
-                    continue  # consumed by the previous merge, or not followed by `right`
-                merged += word[copied:position]
-                if merged:
-                    before = merged[-1] << PAIR_SHIFT
-                    lost[before | left] += count
-                    gained_at[before | new_id].append(index)
-                merged.append(new_id)
-                copied = position + 2
-                if copied < length:
-                    after = word[copied]
-                    lost[right_then | after] += count
-                    gained_at[new_then | after].append(index)
-            if copied:
-                merged += word[copied:]
-                words[index] = merged
+            last = len(word) - 2
+            position = -2
+            for _ in range(sites):
+                end_of_previous = position + 2
+                position = word.find(key, end_of_previous)
+                if position:
+                    # Right after the previous site, the left neighbour is already the new token.
+                    before = new if position == end_of_previous else word[position - 1]
+                    lost[before + left] += count
+                    gained_at[before + new].append(index)
+                if position < last:
+                    after = word[position + 2]
+                    lost[right + after] += count
+                    gained_at[new + after].append(index)
+            words[index] = word.replace(key, new)
         pair_counts = self.pair_counts
         for lost_key, count in lost.items():
             pair_counts[lost_key] -= count
