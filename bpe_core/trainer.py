@@ -11,7 +11,9 @@ The textbook algorithm (Sennrich et al. 2016) is a loop::
 It recounts every pair of every word for every merge.  :class:`BPETrainer`
 learns the same merges without recounting:
 
-* each distinct word is stored once, with its count (``word_counts``);
+* each distinct word is stored once, with its count (``word_counts``), as
+  a string of one character per token, so that finding and replacing a
+  pair in it are ``str`` methods that run in C;
 * ``pair_counts[pair]`` is kept exact: merging ``(a, b)`` into ``c`` only
   changes pairs next to the merge sites, so only those are updated, and
   only in the words listed in ``words_with_pair[(a, b)]``;
