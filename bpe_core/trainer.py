@@ -48,7 +48,7 @@ from itertools import chain
 from operator import add
 from typing import Callable, Iterable, Sequence
 
-from .byte_symbols import BYTE_SYMBOLS, bytes_to_symbols
+from .byte_symbols import BYTE_SYMBOLS, BYTE_TO_SYMBOL
 from .errors import BPEError, TrainingCancelled
 
 END_OF_WORD = "</w>"
@@ -68,23 +68,36 @@ class MergePolicy:
     #: ``"first_occurrence"`` (classic) or ``"smallest_ids"`` (byte-level).
     tie_break: str
 
-    def spell(self, word: str) -> list[str]:
-        """The initial symbols of a word.
+    def speller(self, token_id: dict[str, int]) -> Callable[[str], str]:
+        """A function that spells a word as its initial tokens, one ``chr(id)`` each.
 
-        >>> CLASSIC.spell("low")
-        ['l', 'o', 'w', '</w>']
-        >>> BYTE_LEVEL.spell(" 中")
+        Classic: the characters, then ``</w>``.  Byte-level: the UTF-8 bytes,
+        as GPT-2's printable byte symbols.  Either is one ``str.translate``.
+
+        >>> ids = {symbol: i for i, symbol in enumerate(CLASSIC.alphabet(["low"]))}
+        >>> [ord(c) for c in CLASSIC.speller(ids)("low")]   # l o w </w>
+        [1, 2, 3, 0]
+        >>> ids = {symbol: i for i, symbol in enumerate(BYTE_LEVEL.alphabet([]))}
+        >>> [BYTE_SYMBOLS[ord(c)] for c in BYTE_LEVEL.speller(ids)(" 中")]
         ['Ġ', 'ä', '¸', 'Ń']
         """
         if self.name == "classic":
-            return [*word, END_OF_WORD]
-        try:
-            return list(bytes_to_symbols(word.encode("utf-8")))
-        except UnicodeEncodeError as exc:
-            raise BPEError(
-                f"text contains a lone surrogate {word[exc.start]!r} (U+{ord(word[exc.start]):04X}); "
-                "text must be valid Unicode"
-            ) from None
+            chars = {ord(symbol): chr(i) for symbol, i in token_id.items() if len(symbol) == 1}
+            end_of_word = chr(token_id[END_OF_WORD])
+            return lambda word: word.translate(chars) + end_of_word
+
+        byte_tokens = {byte: chr(token_id[symbol]) for byte, symbol in enumerate(BYTE_TO_SYMBOL)}
+
+        def spell_bytes(word: str) -> str:
+            try:
+                return word.encode("utf-8").decode("latin-1").translate(byte_tokens)
+            except UnicodeEncodeError as exc:
+                raise BPEError(
+                    f"text contains a lone surrogate {word[exc.start]!r} (U+{ord(word[exc.start]):04X}); "
+                    "text must be valid Unicode"
+                ) from None
+
+        return spell_bytes
 
     def alphabet(self, words: Iterable[str]) -> list[str]:
         """The initial symbols of these words, in id order.
@@ -197,14 +210,13 @@ class BPETrainer:
         return token_id
 
     def _spell_and_count_pairs(self, word_counts: dict[str, int]) -> None:
-        token_id = self.token_id
-        spell = self.policy.spell
+        spell = self.policy.speller(self.token_id)
         pair_counts = self.pair_counts
         words_with_pair = self.words_with_pair
         for index, (text, count) in enumerate(word_counts.items()):
             if index % 8192 == 0 and self.should_stop is not None and self.should_stop():
                 raise TrainingCancelled("training was cancelled while counting pairs")
-            word = "".join([chr(token_id[symbol]) for symbol in spell(text)])
+            word = spell(text)
             self.words.append(word)
             for key in map(add, word, word[1:]):  # the word's pair keys, made in C
                 pair_counts[key] += count
