@@ -6,6 +6,10 @@ tokenizer on the bundled English and Chinese sample corpus, encodes an
 English and a Chinese sentence, encodes a padded batch, explains one word
 merge by merge, and prints it all.  The tokenizer goes to a temporary data
 directory that is removed afterwards, unless ``--data-dir`` or ``--keep``.
+
+This module is the *client* side: its ``print`` calls go to the user's
+terminal.  The server's own stdout is the pipe to this process, and it
+carries JSON-RPC only (``tests/test_server_stdio.py`` checks that).
 """
 
 from __future__ import annotations
