@@ -114,7 +114,7 @@ class BPEService:
             self._check_text(len(args.text), "the training text")
         corpus = None
         if args.paths:
-            corpus = (files or self.file_access()).corpus_files(args.paths)
+            corpus = (files or self.file_access()).corpus_files(args.paths, should_stop=should_stop)
         text_bytes = len(args.text.encode("utf-8", "surrogatepass")) if args.text else 0
         limits.check("corpus bytes", text_bytes + (corpus.total_bytes if corpus else 0), "the corpus")
 
@@ -371,12 +371,19 @@ class BPEService:
         move them into place: nothing is left half-written, and without
         ``overwrite`` no existing file is replaced."""
         tokenizer = self.store.load(args.tokenizer).tokenizer
-        target = (files or self.file_access()).writable_path(args.destination)
-        into_directory = target.is_dir() or args.format == "gpt2"
-        directory = target if into_directory else target.parent
-        if args.format == "gpt2" and not target.is_dir():
-            raise FileAccessError(f"the gpt2 format writes vocab.json and merges.txt into a directory; "
-                                  f"{args.destination!r} is not an existing directory")
+        files = files or self.file_access()
+        target = files.writable_path(args.destination)
+        # A directory is meant when it exists, when the format writes several
+        # files, or when the destination ends with a slash ("exports/").
+        into_directory = (target.is_dir() or args.format == "gpt2"
+                          or args.destination.endswith(("/", os.sep)))
+        if into_directory and target.exists() and not target.is_dir():
+            raise FileAccessError(f"the {args.format} format writes vocab.json and merges.txt into a directory; "
+                                  f"{args.destination!r} is an existing file")
+        # Missing directories are created, inside the roots only.
+        directory = files.make_directory(args.destination, target if into_directory else target.parent)
+        if into_directory:
+            target = directory
         staging = Path(tempfile.mkdtemp(prefix=".export-", dir=directory))
         try:
             written = interop.export_tokenizer(

@@ -78,8 +78,8 @@ def test_writable_paths(access, root, tmp_path):
     (root / "to-outside.json").symlink_to(tmp_path / "victim.json")
     with pytest.raises(FileAccessError, match="outside the allowed roots"):
         access.writable_path("to-outside.json")
-    with pytest.raises(FileAccessError, match="does not exist"):
-        access.writable_path("missing-dir/new.json")
+    # A directory that does not exist yet is fine: the export creates it (inside the roots).
+    assert access.writable_path("missing-dir/new.json") == root / "missing-dir" / "new.json"
 
 
 def test_limits_name_the_flag(root):
