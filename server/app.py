@@ -365,12 +365,21 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
     store = service.store
 
     def load(name: str):
+        """The stored tokenizer, if its documents fit in a reply (they are about as large as its file)."""
         try:
-            return store.load(name)
+            stored = store.load(name)
         except UnknownTokenizer as exc:
             raise ResourceNotFoundError(str(exc)) from None
         except StoreError as exc:
             raise ResourceError(str(exc)) from None
+        allowed = service.config.limits.max_reply_bytes
+        if stored.size_bytes > allowed:
+            raise ResourceError(
+                f"tokenizer {name!r} is {stored.size_bytes:,} bytes, over this server's reply size limit of "
+                f"{allowed:,} bytes (--max-reply-bytes); write it to files with export_tokenizer instead, "
+                "or page through it with inspect_vocab"
+            )
+        return stored
 
     @server.resource(
         "bpe://tokenizers",

@@ -43,6 +43,10 @@ LIMITS: dict[str, Limit] = {
         Limit("text characters", "--max-text-chars", "MCP_BPE_MAX_TEXT_CHARS", 1_000_000, " characters"),
         Limit("vocab size", "--max-vocab-size", "MCP_BPE_MAX_VOCAB_SIZE", 100_000),
         Limit("corpus files", "--max-files", "MCP_BPE_MAX_FILES", 10_000, " files"),
+        Limit("reply bytes", "--max-reply-bytes", "MCP_BPE_MAX_REPLY_BYTES", 16 * 2**20, " bytes"),
+        Limit("concurrent trainings", "--max-concurrent-trainings", "MCP_BPE_MAX_CONCURRENT_TRAININGS", 2,
+              " trainings"),
+        Limit("tokenizer cache bytes", "--max-cache-bytes", "MCP_BPE_MAX_CACHE_BYTES", 64 * 2**20, " bytes"),
     )
 }
 
@@ -57,6 +61,9 @@ class Limits:
     max_text_chars: int = LIMITS["text characters"].default
     max_vocab_size: int = LIMITS["vocab size"].default
     max_files: int = LIMITS["corpus files"].default
+    max_reply_bytes: int = LIMITS["reply bytes"].default
+    max_concurrent_trainings: int = LIMITS["concurrent trainings"].default
+    max_cache_bytes: int = LIMITS["tokenizer cache bytes"].default
 
     def value(self, name: str) -> int:
         return getattr(self, _FIELD_OF[name])
@@ -82,6 +89,9 @@ _FIELD_OF = {
     "text characters": "max_text_chars",
     "vocab size": "max_vocab_size",
     "corpus files": "max_files",
+    "reply bytes": "max_reply_bytes",
+    "concurrent trainings": "max_concurrent_trainings",
+    "tokenizer cache bytes": "max_cache_bytes",
 }
 
 

@@ -27,7 +27,7 @@ from bpe_core.byte_symbols import bytes_to_symbols
 from bpe_core.trainer import END_OF_WORD
 
 from . import schemas as s
-from .config import ServerConfig
+from .config import LIMITS, LimitExceeded, ServerConfig
 from .files import FileAccess, FileAccessError
 from .storage import StoreError, TokenizerStore
 
@@ -56,7 +56,7 @@ STOP_EXPLANATIONS = {
 class BPEService:
     def __init__(self, config: ServerConfig):
         self.config = config
-        self.store = TokenizerStore(config.data_dir)
+        self.store = TokenizerStore(config.data_dir, cache_bytes=config.limits.max_cache_bytes)
         self.store.remove_stale_temporaries()  # what a server killed mid-save left behind
         self._training: set[str] = set()
         self._training_lock = threading.Lock()
@@ -77,10 +77,18 @@ class BPEService:
 
     @contextmanager
     def _training_slot(self, name: str) -> Iterator[None]:
+        """Hold one of the server's training slots for ``name`` (each training holds memory and a core)."""
+        allowed = self.config.limits.max_concurrent_trainings
         with self._training_lock:
             if name in self._training:
                 raise StoreError(
                     f"a training run for {name!r} is already in progress; wait for it to finish or use another name"
+                )
+            if len(self._training) >= allowed:
+                limit = LIMITS["concurrent trainings"]
+                raise LimitExceeded(
+                    f"the server is busy: {len(self._training)} training(s) are running, its limit of concurrent "
+                    f"trainings is {allowed}; try again when one finishes (or {limit.hint()})"
                 )
             self._training.add(name)
         try:
@@ -91,6 +99,25 @@ class BPEService:
 
     def _check_text(self, total_chars: int, what: str) -> None:
         self.config.limits.check("text characters", total_chars, what)
+
+    def _check_reply(self, estimate: int, args, rows: int, advice: str | None = None) -> None:
+        """Refuse, before building it, a reply over the reply budget, saying how to ask for less."""
+        allowed = self.config.limits.max_reply_bytes
+        if estimate <= allowed:
+            return
+        if advice is None:
+            fitting = max(1, rows * allowed // estimate)
+            advice = (f"send the texts in batches of at most {fitting:,} (page through them)" if rows > 1
+                      else "send a shorter text")
+            if getattr(args, "return_tokens", False) or getattr(args, "return_offsets", False):
+                advice += ", or leave return_tokens and return_offsets off"
+            if getattr(args, "padding", None) == "max_length":
+                advice += ", or pad to 'longest' or a smaller max_length"
+        limit = LIMITS["reply bytes"]
+        raise LimitExceeded(
+            f"the reply would be about {_size(estimate)}, over this server's reply size limit of {_size(allowed)}; "
+            f"{advice}; or {limit.hint()}"
+        )
 
     # --- train_bpe -------------------------------------------------------------
 
@@ -183,13 +210,14 @@ class BPEService:
         }
         detailed = args.return_tokens or args.return_offsets
         batched = args.texts is not None or args.padding is not None or args.max_length is not None
+        if args.padding == "max_length" and args.max_length is not None:
+            # Padding alone could make a small request ask for rows x max_length ids.
+            self._check_reply(len(texts) * args.max_length * _REPLY_BYTES_PER_ID * 2, args, len(texts))
         encodings = []
         if not batched:
-            if detailed:
-                tokens = tokenizer.encode_tokens(texts[0], **policy)
-                ids = [t.id for t in tokens]
-            else:
-                tokens, ids = None, tokenizer.encode(texts[0], **policy)
+            ids = tokenizer.encode(texts[0], **policy)
+            self._check_reply(_encode_reply_bytes(args, len(ids), texts), args, 1)
+            tokens = tokenizer.encode_tokens(texts[0], **policy) if detailed else None
             encodings.append(_encoding(ids, len(ids), tokens, args))
             return s.EncodeResult(tokenizer=args.tokenizer, encodings=encodings, total_tokens=len(ids))
 
@@ -202,6 +230,8 @@ class BPEService:
             truncation_side=args.truncation_side,
             **policy,
         )
+        cells = sum(len(row) for row in batch.input_ids)
+        self._check_reply(_encode_reply_bytes(args, cells, texts), args, len(texts))
         for position, text in enumerate(texts):
             tokens = None
             if detailed:
@@ -248,6 +278,9 @@ class BPEService:
                 tokenizer, contains=args.contains, pattern=args.regex, sort=args.sort, descending=args.descending
             )
             chosen = ids[args.offset : args.offset + args.limit]
+            # Each token appears as stored and as readable text, escaped at worst 6x, sent twice.
+            self._check_reply(2 * sum(40 + 8 * len(tokenizer.token_bytes(i)) for i in chosen), args, 1,
+                              advice="ask for a smaller page (limit) of tokens")
             view.tokens = s.TokenPage(
                 items=[_token_entry(tokenizer, i, origins) for i in chosen],
                 **_page(len(ids), args, "tokens"),
@@ -281,7 +314,8 @@ class BPEService:
         if args.tokenizer is not None:
             tokenizer = self.store.load(args.tokenizer).tokenizer
         else:
-            tokenizer = bpe_core.train(args.train_on, mode=args.mode, num_merges=args.num_merges)
+            with self._training_slot(f"explain:{threading.get_ident()}"):
+                tokenizer = bpe_core.train(args.train_on, mode=args.mode, num_merges=args.num_merges)
             learned = merge_rules(tokenizer, 0, LEARNED_MERGES_SHOWN)
         explained = tokenizer.explain(args.text)
         shown = explained[: args.max_words]
@@ -329,11 +363,11 @@ class BPEService:
                 s.TokenizerInfo(
                     name=item.name,
                     uri=self.store.uri(item.name),
-                    mode=item.tokenizer.mode,
-                    pattern=item.tokenizer.pattern_name,
-                    vocab_size=item.tokenizer.vocab_size,
-                    merges=len(item.tokenizer.merges),
-                    special_tokens=list(item.tokenizer.special_tokens),
+                    mode=item.mode,
+                    pattern=item.pattern,
+                    vocab_size=item.vocab_size,
+                    merges=item.merges,
+                    special_tokens=list(item.special_tokens),
                     size_bytes=item.size_bytes,
                     modified=item.modified.isoformat(timespec="seconds"),
                 )
@@ -458,6 +492,27 @@ def _training_progress(progress: Progress | None):
             progress(percent, 100.0, message)
 
     return report
+
+
+#: JSON bytes per item of an encoding in a reply (an id with its comma; a
+#: [start, end] pair; an attention-mask digit), and the reply is sent twice
+#: (as structured content and as its JSON text).
+_REPLY_BYTES_PER_ID = 8
+_REPLY_BYTES_PER_OFFSET = 18
+_REPLY_BYTES_PER_TOKEN = 6  # quotes and comma around each token's text
+
+
+def _encode_reply_bytes(args: s.EncodeInput, tokens: int, texts: list[str]) -> int:
+    """About how large an encode reply with ``tokens`` ids in all will be, before it is built."""
+    per_token = _REPLY_BYTES_PER_ID
+    if args.padding is not None:
+        per_token += 2
+    if args.return_offsets:
+        per_token += _REPLY_BYTES_PER_OFFSET
+    size = tokens * per_token
+    if args.return_tokens:
+        size += tokens * _REPLY_BYTES_PER_TOKEN + sum(len(t.encode("utf-8", "surrogatepass")) for t in texts)
+    return 2 * size
 
 
 def _quoted(text: str) -> str:

@@ -23,6 +23,7 @@ import stat
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -64,6 +65,26 @@ class StoredTokenizer:
     modified: datetime
 
 
+@dataclass(frozen=True)
+class TokenizerSummary:
+    """What listing shows of a stored tokenizer: small, kept instead of the tokenizer itself."""
+
+    name: str
+    mode: str
+    pattern: str
+    vocab_size: int
+    merges: int
+    special_tokens: tuple[str, ...]
+    size_bytes: int
+    modified: datetime
+
+    @classmethod
+    def of(cls, stored: StoredTokenizer) -> TokenizerSummary:
+        tokenizer = stored.tokenizer
+        return cls(stored.name, tokenizer.mode, tokenizer.pattern_name, tokenizer.vocab_size,
+                   len(tokenizer.merges), tuple(tokenizer.special_tokens), stored.size_bytes, stored.modified)
+
+
 @dataclass
 class BrokenFile:
     file: str
@@ -94,10 +115,16 @@ def validate_name(name: str) -> str:
 class TokenizerStore:
     """Save, load, list and delete tokenizers by name in one directory."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, cache_bytes: int = 64 * 2**20):
         self.data_dir = Path(data_dir)
         self.directory = self.data_dir / "tokenizers"
-        self._cache: dict[str, tuple[tuple, Tokenizer]] = {}
+        # Loaded tokenizers, least recently used first, bounded by the size of
+        # their files (a loaded tokenizer takes a few times its file's size).
+        # A tokenizer larger than the whole budget is loaded for each call and
+        # not kept.  Summaries for listing are kept for every file: they are small.
+        self.cache_bytes = cache_bytes
+        self._cache: OrderedDict[str, tuple[tuple, int, Tokenizer]] = OrderedDict()
+        self._summaries: dict[str, tuple[tuple, TokenizerSummary | BrokenFile]] = {}
         self._lock = threading.Lock()
 
     def uri(self, name: str) -> str:
@@ -139,11 +166,13 @@ class TokenizerStore:
             stat = path.stat()
         except FileNotFoundError:
             raise self._unknown(name) from None
-        key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        key = _file_key(stat)
         with self._lock:
             cached = self._cache.get(name)
+            if cached is not None and cached[0] == key:
+                self._cache.move_to_end(name)
         if cached is not None and cached[0] == key:
-            tokenizer = cached[1]
+            tokenizer = cached[2]
         else:
             try:
                 tokenizer = load_tokenizer(path)
@@ -152,22 +181,58 @@ class TokenizerStore:
                     f"tokenizer {name!r} cannot be loaded: {exc}. Delete it with delete_tokenizer, "
                     "or train it again with overwrite=true"
                 ) from None
-            with self._lock:
-                self._cache[name] = (key, tokenizer)
+            self._keep(name, key, stat.st_size, tokenizer)
         modified = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc)
-        return StoredTokenizer(name, path, tokenizer, stat.st_size, modified)
+        stored = StoredTokenizer(name, path, tokenizer, stat.st_size, modified)
+        with self._lock:
+            self._summaries[name] = (key, TokenizerSummary.of(stored))
+        return stored
 
-    def list(self) -> tuple[list[StoredTokenizer], list[BrokenFile]]:
-        """Every readable tokenizer, and every file that could not be read."""
+    def _keep(self, name: str, key: tuple, size: int, tokenizer: Tokenizer) -> None:
+        """Cache ``tokenizer``, evicting the least recently used ones beyond the byte budget."""
+        with self._lock:
+            self._cache.pop(name, None)
+            if size > self.cache_bytes:
+                return
+            self._cache[name] = (key, size, tokenizer)
+            held = sum(entry[1] for entry in self._cache.values())
+            while held > self.cache_bytes:
+                _, (_, evicted_size, _) = self._cache.popitem(last=False)
+                held -= evicted_size
+
+    @property
+    def cached_names(self) -> list[str]:
+        """Names whose tokenizer is loaded in memory now, least recently used first."""
+        with self._lock:
+            return list(self._cache)
+
+    def list(self) -> tuple[list[TokenizerSummary], list[BrokenFile]]:
+        """A summary of every readable tokenizer, and every file that could not be read.
+
+        A summary is remembered while its file is unchanged, so listing loads
+        each tokenizer once, not at every call, and keeps only the summary.
+        """
         good, broken = [], []
         for name in self.names():
             try:
-                good.append(self.load(name))
-            except UnknownTokenizer:
+                stat = self.path_for(name).stat()
+            except FileNotFoundError:
                 continue  # deleted while listing
-            except StoreError as exc:
-                logger.warning("skipping unreadable tokenizer file %s: %s", name + SUFFIX, exc)
-                broken.append(BrokenFile(name + SUFFIX, str(exc)))
+            key = _file_key(stat)
+            with self._lock:
+                remembered = self._summaries.get(name)
+            if remembered is None or remembered[0] != key:
+                try:
+                    summary = TokenizerSummary.of(self.load(name))
+                except UnknownTokenizer:
+                    continue
+                except StoreError as exc:
+                    logger.warning("skipping unreadable tokenizer file %s: %s", name + SUFFIX, exc)
+                    summary = BrokenFile(name + SUFFIX, str(exc))
+                remembered = (key, summary)
+                with self._lock:
+                    self._summaries[name] = remembered
+            (broken if isinstance(remembered[1], BrokenFile) else good).append(remembered[1])
         return good, broken
 
     def _unknown(self, name: str) -> UnknownTokenizer:
@@ -279,4 +344,10 @@ class TokenizerStore:
             raise self._unknown(name) from None
         with self._lock:
             self._cache.pop(name, None)
+            self._summaries.pop(name, None)
         return path
+
+
+def _file_key(stat: os.stat_result) -> tuple:
+    """What tells that a file changed: its modification time, size and inode."""
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
