@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import time
@@ -172,6 +173,24 @@ def _special_policy(args) -> dict:
     if args.allow_all_special:
         return {"allowed_special": "all"}
     return {"allowed_special": set(args.allow_special or ())}
+
+
+def _special_token_error_in_flags(error: SpecialTokenError) -> str:
+    """The engine's special-token error in terms of this command's flags.
+
+    >>> _special_token_error_in_flags(SpecialTokenError("...", token="<|endoftext|>", position=5))
+    "the text contains the special token '<|endoftext|>' (at character 5), which is disallowed: pass --allow-special '<|endoftext|>' (or --allow-all-special) to encode it as the special token, or --special-as-text to encode it as plain text"
+    """
+    if error.token is not None:
+        return (f"the text contains the special token {error.token!r} (at character {error.position}), which is "
+                f"disallowed: pass --allow-special {shlex.quote(error.token)} (or --allow-all-special) to encode it "
+                "as the special token, or --special-as-text to encode it as plain text")
+    if error.argument is not None:
+        known = ", ".join(shlex.quote(t) for t in error.known) or "none"
+        return (f"--allow-special names {', '.join(map(shlex.quote, error.unknown))}, which "
+                f"{'is not a special token' if len(error.unknown) == 1 else 'are not special tokens'} of this "
+                f"tokenizer (its special tokens: {known})")
+    return f"{error} (on the command line: --allow-special TOKEN, --allow-all-special or --special-as-text)"
 
 
 def _check_output(path: str) -> None:
@@ -472,8 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"interrupted: {stopped}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SpecialTokenError as exc:
-        print(f"error: {exc} (on the command line: --allow-special TOKEN, --allow-all-special or "
-              "--special-as-text)", file=sys.stderr)
+        print(f"error: {_special_token_error_in_flags(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except BPEError as exc:
         print(f"error: {exc}", file=sys.stderr)

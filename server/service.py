@@ -10,6 +10,7 @@ MCP tool errors.  Tests call it directly, without any MCP machinery.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import bpe_core
-from bpe_core import BPEError, Tokenizer, TrainingCancelled
+from bpe_core import BPEError, SpecialTokenError, Tokenizer, TrainingCancelled
 from bpe_core import inspection, interop
 from bpe_core.byte_symbols import bytes_to_symbols
 from bpe_core.trainer import END_OF_WORD
@@ -174,6 +175,12 @@ class BPEService:
     # --- encode / decode -------------------------------------------------------------
 
     def encode(self, args: s.EncodeInput) -> s.EncodeResult:
+        try:
+            return self._encode(args)
+        except SpecialTokenError as exc:
+            raise BPEError(special_token_error_in_json(exc)) from None
+
+    def _encode(self, args: s.EncodeInput) -> s.EncodeResult:
         tokenizer = self.store.load(args.tokenizer).tokenizer
         texts = [args.text] if args.text is not None else list(args.texts)
         self._check_text(sum(len(t) for t in texts), "the text to encode")
@@ -469,6 +476,28 @@ def _size(count: int) -> str:
 
 def _policy(value):
     return "all" if value == "all" else set(value)
+
+
+def special_token_error_in_json(error: SpecialTokenError) -> str:
+    """The engine's special-token error in the terms of the ``encode`` tool's JSON arguments.
+
+    >>> print(special_token_error_in_json(SpecialTokenError("...", token="<|endoftext|>", position=5)))
+    the text contains the special token "<|endoftext|>" (at character 5), which is disallowed. To encode it as the special token, pass "allowed_special": ["<|endoftext|>"] (or "all"); to encode it as plain text, pass "disallowed_special": [] (or a list without it).
+    """
+    if error.token is not None:
+        token = json.dumps(error.token, ensure_ascii=False)
+        return (
+            f"the text contains the special token {token} (at character {error.position}), which is disallowed. "
+            f'To encode it as the special token, pass "allowed_special": [{token}] (or "all"); to encode it as '
+            f'plain text, pass "disallowed_special": [] (or a list without it).'
+        )
+    if error.argument is not None:
+        known = ", ".join(json.dumps(t, ensure_ascii=False) for t in error.known) or "none"
+        return (
+            f"{error.argument} names {json.dumps(list(error.unknown), ensure_ascii=False)}, which are not special "
+            f"tokens of this tokenizer (its special tokens: {known})"
+        )
+    return str(error)
 
 
 def _encoding(ids: list[int], count: int, tokens, args: s.EncodeInput) -> s.Encoding:

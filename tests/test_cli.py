@@ -75,7 +75,12 @@ def test_encode_special_token_policy(tokenizer_path):
     refused = run("encode", tokenizer_path, text, check=False)
     assert refused.returncode == 2
     assert refused.stderr.startswith("error: the text contains the special token '<|end|>'")
-    assert "--allow-special" in refused.stderr
+    # Said with the command's flags, not the Python API's arguments.
+    assert "--allow-special '<|end|>' (or --allow-all-special)" in refused.stderr
+    assert "--special-as-text" in refused.stderr and "allowed_special=" not in refused.stderr
+    unknown = run("encode", tokenizer_path, text, "--allow-special", "<x>", check=False)
+    assert unknown.stderr == ("error: --allow-special names '<x>', which is not a special token of this tokenizer "
+                              "(its special tokens: '<|end|>')\n")
     special_id = load_tokenizer(tokenizer_path).special_tokens["<|end|>"]
     assert run("encode", tokenizer_path, text, "--allow-special", "<|end|>").stdout.split()[-1] == str(special_id)
     assert str(special_id) not in run("encode", tokenizer_path, text, "--special-as-text").stdout.split()

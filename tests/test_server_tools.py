@@ -207,6 +207,22 @@ async def test_special_token_policy_errors_say_which_argument_to_change(server, 
     assert 0 not in plain["encodings"][0]["ids"]
 
 
+async def test_special_token_errors_speak_json(server, mode):
+    # The engine says allowed_special={'<|end|>'} and disallowed_special=() for Python callers;
+    # an MCP caller writes JSON arguments, so the fix is said in JSON.
+    async with Client(server, mode=mode) as client:
+        await train(client, special_tokens=["<|end|>", "<pad>"])
+        found = await error(client, "encode", {"tokenizer": "tok", "texts": ["a", "the<|end|>"]})
+        unknown = await error(client, "encode", {"tokenizer": "tok", "text": "a", "allowed_special": ["<x>", "<y>"]})
+    assert found == (
+        'Error executing tool encode: the text contains the special token "<|end|>" (at character 3), which is '
+        'disallowed. To encode it as the special token, pass "allowed_special": ["<|end|>"] (or "all"); to encode '
+        'it as plain text, pass "disallowed_special": [] (or a list without it).'
+    )
+    assert unknown == ('Error executing tool encode: allowed_special names ["<x>", "<y>"], which are not special '
+                       'tokens of this tokenizer (its special tokens: "<|end|>", "<pad>")')
+
+
 async def test_decode_reports_invalid_utf8_and_unknown_ids(server, mode):
     async with Client(server, mode=mode) as client:
         await train(client)
