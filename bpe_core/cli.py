@@ -14,7 +14,8 @@ Every command goes through the library's own functions (``train``,
 ``Tokenizer.encode``..., ``bpe_core.interop``); wherever a tokenizer is
 read, any format ``import`` understands is accepted.  Errors print one
 ``error: ...`` line and exit with status 2; Ctrl-C during training exits
-with 130 and writes nothing.
+with 130 and writes nothing; a reader that stops early (``| head``) ends
+the command quietly with 141, like any Unix tool killed by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .training import train
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
 
 
 # --- progress -----------------------------------------------------------------
@@ -485,7 +487,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # here, so that a reader who left (| head) is noticed inside this try
+        return status
+    except BrokenPipeError:
+        # The reader stopped reading (| head): stop quietly, as cat or grep do, with the status
+        # a shell reports for SIGPIPE.  Python would flush stdout again at exit and complain, so
+        # stdout now goes nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (KeyboardInterrupt, TrainingCancelled):
         stopped = "training stopped, nothing was written" if args.command == "train" else "stopped"
         print(f"interrupted: {stopped}", file=sys.stderr)
@@ -499,5 +510,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
-    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
-        return 0

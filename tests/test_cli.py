@@ -187,3 +187,19 @@ def test_ctrl_c_stops_training_cleanly_and_writes_nothing(workers, tmp_path):
     assert "Traceback" not in stderr  # not in the parent, not in a worker
     assert stdout == ""
     assert list(tmp_path.iterdir()) == []  # no output, no temporary file
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tokenizer_path):
+    # `python -m bpe_core encode ... --tokens | head -1`: far more output than a pipe holds, and the
+    # reader closes its end after one line.
+    text = "the lowest newest widest 中文 " * 20_000
+    process = subprocess.Popen([sys.executable, "-m", "bpe_core", "encode", str(tokenizer_path), "--tokens"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    process.stdin.write(text.encode())
+    process.stdin.close()
+    first_line = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141  # 128 + SIGPIPE, as a shell reports for cat or grep
+    assert first_line.split() == [b"id", b"token", b"text", b"start", b"end"]
+    assert stderr == ""
