@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from . import __version__
-from .counting import PARALLEL_THRESHOLD_BYTES, available_cores
+from .counting import PARALLEL_THRESHOLD_BYTES, available_cores, check_corpus_files
 from .errors import BPEError, SpecialTokenError, TrainingCancelled
 from .interop import FORMATS, export_tokenizer, import_tokenizer
 from .tokenizer import MODES, Tokenizer
@@ -205,10 +205,14 @@ def _check_output(path: str) -> None:
 
 
 def cmd_train(args) -> int:
+    # In the order a person fixes them: the corpus, where the result goes, then the settings.
     texts = list(args.text or [])
     if not texts and not args.files:
         raise BPEError("give corpus files, or text with --text")
+    check_corpus_files(args.files)
     _check_output(args.output)
+    if args.vocab_size is None and args.num_merges is None:
+        raise BPEError("give --vocab-size (the final vocabulary size) or --num-merges (how many merges to learn)")
     progress = ProgressBar(sys.stderr) if not args.quiet else None
     guard = _WorkersIgnoreCtrlC(_will_start_workers(texts, args.files, args.workers))
 

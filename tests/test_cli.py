@@ -203,3 +203,21 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tokenizer_path):
     assert process.wait(timeout=120) == 141  # 128 + SIGPIPE, as a shell reports for cat or grep
     assert first_line.split() == [b"id", b"token", b"text", b"start", b"end"]
     assert stderr == ""
+
+
+def test_train_reports_problems_in_the_order_a_person_fixes_them(tmp_path):
+    # The corpus first, then where the result goes, then the settings: each fix reveals the next problem.
+    def first_error(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "bpe_core", "train", *args], capture_output=True, text=True,
+                                cwd=tmp_path, timeout=60)
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        return result.stderr
+
+    assert first_error("nope.txt", "-o", "nowhere/x.json") == (
+        "error: corpus file 'nope.txt' does not exist or is not a regular file\n")
+    (tmp_path / "corpus.txt").write_text("low lower newest\n", encoding="utf-8")
+    assert first_error("corpus.txt", "-o", "nowhere/x.json") == (
+        "error: -o nowhere/x.json: the directory nowhere does not exist\n")
+    assert first_error("corpus.txt", "-o", "x.json") == (
+        "error: give --vocab-size (the final vocabulary size) or --num-merges (how many merges to learn)\n")
+    assert not (tmp_path / "x.json").exists()
