@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from . import __version__
+from . import __version__, display
 from .counting import PARALLEL_THRESHOLD_BYTES, available_cores, check_corpus_files
 from .errors import BPEError, SpecialTokenError, TrainingCancelled
 from .interop import FORMATS, export_tokenizer, import_tokenizer
@@ -250,7 +250,7 @@ def cmd_encode(args) -> int:
             print(json.dumps([vars(t) for t in tokens], ensure_ascii=False))
         else:
             print(_table(["id", "token", "text", "start", "end"],
-                         [[t.id, t.token, json.dumps(t.text, ensure_ascii=False), t.start, t.end] for t in tokens]))
+                         [[t.id, t.token, display.quoted(t.text), t.start, t.end] for t in tokens]))
         return 0
     ids = tokenizer.encode(text, **policy)
     print(json.dumps(ids) if args.json else " ".join(map(str, ids)))
@@ -333,13 +333,18 @@ def cmd_explain(args) -> int:
     if args.json:
         print(json.dumps([vars(e) | {"steps": [vars(s) for s in e.steps]} for e in explanations], ensure_ascii=False))
         return 0
+    def shown(symbols: list[str]) -> str:
+        return display.row([display.symbol_text(tokenizer, s) for s in symbols])
+
+    print(display.NOTATION[tokenizer.mode])
     for explanation in explanations:
         print(f"{explanation.word!r} at {explanation.start}" + ("  (special token)" if explanation.special else ""))
         if not explanation.special:
-            print(f"  start     {' '.join(explanation.symbols)}")
+            print(f"  start     {shown(explanation.symbols)}")
             for step in explanation.steps:
-                print(f"  #{step.rank:<7} {step.left} + {step.right} -> {step.merged}:  {' '.join(step.symbols)}")
-        print(f"  tokens    {' '.join(explanation.tokens)}  ids {explanation.ids}")
+                print(f"  #{step.rank:<7} {shown([step.left])} + {shown([step.right])} -> {shown([step.merged])}:  "
+                      f"{shown(step.symbols)}")
+        print(f"  tokens    {shown(explanation.tokens)}  ids {explanation.ids}")
     return 0
 
 

@@ -20,6 +20,7 @@ from itertools import chain
 from typing import Collection, Iterable, Literal
 
 from .byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
+from .display import readable_bytes
 from .errors import BPEError, SpecialTokenError
 from .merging import apply_merges
 from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter, resolve_pattern
@@ -240,7 +241,7 @@ class Tokenizer:
         """
         if self.mode == "classic":
             return self._token(token_id)
-        return self.token_bytes(token_id).decode("utf-8", errors="backslashreplace")
+        return readable_bytes(self.token_bytes(token_id))
 
     def _token(self, token_id: int) -> str:
         try:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import bpe_core
 from bpe_core import BPEError, SpecialTokenError, Tokenizer, TrainingCancelled
-from bpe_core import inspection, interop
+from bpe_core import display, inspection, interop
 from bpe_core.byte_symbols import bytes_to_symbols
 from bpe_core.trainer import END_OF_WORD
 
@@ -294,7 +294,7 @@ class BPEService:
         shown = explained[: args.max_words]
 
         def show(symbol: str) -> str:
-            return readable_symbol(tokenizer, symbol)
+            return display.symbol_text(tokenizer, symbol)
 
         words = [
             s.WordExplanation(
@@ -323,7 +323,7 @@ class BPEService:
             learned_merges=learned,
             words=words,
             words_omitted=len(explained) - len(shown),
-            walkthrough=walkthrough(tokenizer.mode, words, learned),
+            walkthrough=walkthrough(tokenizer, words, learned),
         )
 
     # --- storage tools -------------------------------------------------------------
@@ -510,15 +510,6 @@ def _encoding(ids: list[int], count: int, tokens, args: s.EncodeInput) -> s.Enco
     return encoding
 
 
-def readable_symbol(tokenizer: Tokenizer, symbol: str) -> str:
-    """A stored symbol as a learner should see it: classic symbols as they are
-    (``'low</w>'``), byte-level ones as the text their bytes spell."""
-    if tokenizer.mode == "classic" or symbol in tokenizer.special_tokens:
-        return symbol
-    token_id = tokenizer.vocab.get(symbol)
-    return tokenizer.readable(token_id) if token_id is not None else symbol
-
-
 def merge_rules(tokenizer: Tokenizer, offset: int, limit: int) -> list[s.MergeRule]:
     rules = []
     for rank in range(offset, min(offset + limit, len(tokenizer.merges))):
@@ -602,37 +593,34 @@ def _summary(tokenizer: Tokenizer, origins: dict) -> s.VocabSummary:
     )
 
 
-def _spaced(symbols: list[str]) -> str:
-    # Spaces inside a symbol are shown as '␣' so that the separators stay visible.
-    return "  ".join(symbol.replace(" ", "␣").replace("\n", "\\n") for symbol in symbols)
+def walkthrough(tokenizer: Tokenizer, words: list[s.WordExplanation], learned: list[s.MergeRule] | None) -> str:
+    """The explanation as text, in the order of a textbook walk-through.
 
+    ``words`` hold readable symbols already; merge rules hold stored ones.
+    Everything is shown in the engine's one notation (:mod:`bpe_core.display`),
+    which the first line explains.
+    """
 
-def walkthrough(mode: str, words: list[s.WordExplanation], learned: list[s.MergeRule] | None) -> str:
-    """The explanation as text, in the order of a textbook walk-through."""
-    lines = []
-    if mode == "classic":
-        lines.append("Classic BPE: each word is spelled as characters plus '</w>' (end of word); merges are applied "
-                     "in the order they were learned.")
-    else:
-        lines.append("Byte-level BPE: each word (spaces included, shown as '␣') is spelled as UTF-8 bytes; a "
-                     "character of several bytes starts as several symbols (shown as \\xNN). The merge with the "
-                     "lowest rank present is applied first.")
+    def shown(symbol: str) -> str:
+        return display.visible(display.symbol_text(tokenizer, symbol))
+
+    lines = [display.NOTATION[tokenizer.mode]]
     if learned is not None:
         lines.append("")
         lines.append(f"Merges learned from the corpus ({len(learned)} shown), most frequent pair first:")
         for rule in learned:
-            lines.append(f"  #{rule.rank}: {rule.left} + {rule.right} -> {rule.merged}")
+            lines.append(f"  #{rule.rank}: {shown(rule.left)} + {shown(rule.right)} -> {shown(rule.merged)}")
     for word in words:
         lines.append("")
         if word.special:
             lines.append(f"{word.word!r} is a special token: it is never split (id {word.ids[0]}).")
             continue
         lines.append(f"Word {word.word!r}:")
-        lines.append(f"  start:     {_spaced(word.initial_symbols)}")
+        lines.append(f"  start:     {display.row(word.initial_symbols)}")
         for step in word.steps:
-            lines.append(f"  merge #{step.rank} ({step.pair[0]} + {step.pair[1]} -> {step.merged}):  "
-                         f"{_spaced(step.symbols)}")
+            pair, merged = [display.visible(p) for p in step.pair], display.visible(step.merged)
+            lines.append(f"  merge #{step.rank} ({pair[0]} + {pair[1]} -> {merged}):  {display.row(step.symbols)}")
         if not word.steps:
             lines.append("  (no learned merge applies)")
-        lines.append(f"  tokens:    {_spaced(word.tokens)}   ids {word.ids}")
+        lines.append(f"  tokens:    {display.row(word.tokens)}   ids {word.ids}")
     return "\n".join(lines)

@@ -100,7 +100,20 @@ def test_inspect_and_explain(tokenizer_path):
     info = json.loads(run("inspect", tokenizer_path, "--json").stdout)
     assert info["vocab_size"] == load_tokenizer(tokenizer_path).vocab_size and info["training"]["stop_reason"]
     explained = run("explain", tokenizer_path, "lowest").stdout
-    assert explained.startswith("'lowest' at 0") and " -> " in explained and "tokens" in explained
+    # The notation is said first (once), then the words.
+    assert explained.startswith("Byte-level BPE: ") and explained.splitlines()[1].startswith("'lowest' at 0")
+    assert " -> " in explained and "tokens" in explained
+
+
+def test_explain_and_encode_show_bytes_in_one_notation(tokenizer_path):
+    # Byte-level symbols read as text, with \xNN for bytes that are only part of a character: the same on
+    # every screen, never GPT-2's byte symbols ('Ġ', 'ä¸') in explain, never JSON's doubled backslash.
+    explained = run("explain", tokenizer_path, "the 中文字").stdout
+    assert explained.count("\\xNN") == 1 and explained.index("\\xNN") < explained.index("\\xe5")
+    assert "Ġ" not in explained and "ä" not in explained
+    assert "  start     ␣  \\xe4  \\xb8  \\xad" in explained
+    table = run("encode", tokenizer_path, "字", "--tokens").stdout
+    assert '"\\xe5"' in table and "\\\\x" not in table
     steps = json.loads(run("explain", tokenizer_path, "lowest", "--json").stdout)
     assert steps[0]["word"] == "lowest" and steps[0]["steps"]
 

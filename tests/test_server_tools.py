@@ -13,6 +13,7 @@ import pytest
 from mcp import Client
 from mcp_types import ListRootsResult, Root
 
+from bpe_core.byte_symbols import BYTE_TO_SYMBOL
 from server import ServerConfig, build_server
 from server import schemas
 from server.config import Limits
@@ -333,6 +334,29 @@ async def test_explain_with_a_stored_byte_level_tokenizer(server, mode):
             assert word["steps"][-1]["symbols"] == word["tokens"]
     assert "␣" in result["walkthrough"]
     assert "exactly one of tokenizer" in both
+
+
+async def test_byte_level_explain_uses_one_notation_explained_once(server, mode):
+    # Merges learned, steps and tokens all show readable text, with \xNN for bytes that are only part of
+    # a character (never GPT-2's byte symbols such as 'Ġ' or 'ä¸'); the first line says so, once.
+    corpus = "中文 中文字 字 low lower 中文\nlowest low"
+    async with Client(server, mode=mode) as client:
+        result = await call(client, "explain", {"text": "lowest 中文字", "train_on": corpus, "mode": "byte_level",
+                                                "num_merges": 8})
+    text = result["walkthrough"]
+    lines = text.splitlines()
+    assert "\\xNN" in lines[0] and text.count("\\xNN") == 1
+    assert text.index("\\xNN") < text.index("\\xe4")
+    gpt2_symbols = {symbol for byte, symbol in enumerate(BYTE_TO_SYMBOL) if symbol != chr(byte) or byte > 127}
+    assert not gpt2_symbols & set(text.replace("中", "").replace("文", "").replace("字", "")), text
+    # A merge reads the same in the list of learned merges and in the word's steps.
+    learned = {line.split(":")[0].strip(): line.split(": ", 1)[1] for line in lines if line.startswith("  #")}
+    steps = [line for line in lines if line.startswith("  merge #")]
+    assert steps
+    for line in steps:
+        rank, rule = line.removeprefix("  merge ").split(" (", 1)
+        assert learned[rank] == rule.split("):")[0], (learned[rank], line)
+    assert learned["#5"] == "␣ + low -> ␣low" and learned["#3"] == "\\xe4 + \\xb8\\xad -> 中"
 
 
 # --- listing and deleting -----------------------------------------------------------------------
