@@ -242,7 +242,7 @@ def build_server(config: ServerConfig) -> MCPServer:
     )
 
     _register_resources(server, service)
-    prompts.register(server)
+    prompts.register(server, service.store)
     _register_completions(server, service)
     return server
 
