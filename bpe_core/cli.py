@@ -4,7 +4,7 @@
 
     python -m bpe_core train corpus.txt --vocab-size 5000 -o tok.json
     python -m bpe_core encode tok.json "Hello world" --tokens
-    python -m bpe_core decode tok.json 15496 995
+    python -m bpe_core encode tok.json "Hello world" | python -m bpe_core decode tok.json
     python -m bpe_core inspect tok.json
     python -m bpe_core explain tok.json "lowest"
     python -m bpe_core export tok.json --to huggingface -o tokenizer.json
@@ -442,7 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     decode_parser = commands.add_parser("decode", parents=[loading], help="token ids to text",
                                         description="Decode token ids (arguments, or standard input) to text.",
-                                        epilog="example: python -m bpe_core decode tok.json 15496 995")
+                                        epilog="examples: python -m bpe_core decode tok.json 40 1762 995\n"
+                                               "          python -m bpe_core encode tok.json 'Hello' | "
+                                               "python -m bpe_core decode tok.json",
+                                        formatter_class=argparse.RawDescriptionHelpFormatter)
     decode_parser.add_argument("ids", nargs="*", help="ids: 1 2 3, 1,2,3 or [1, 2, 3] (default: standard input)")
     decode_parser.add_argument("--strict", action="store_true", help="fail on bytes that are not UTF-8")
     decode_parser.set_defaults(run=cmd_decode)

@@ -432,7 +432,8 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
         "bpe://tokenizers/{name}/merges",
         name="tokenizer-merges",
         title="Tokenizer merges",
-        description="The merges in rank order, one 'left right' pair per line (the GPT-2 merges.txt layout).",
+        description="The merges in rank order, in the GPT-2 merges.txt layout: a '#version: 0.2' header line, "
+        "then one 'left right' pair per line.",
         mime_type="text/plain",
     )
     def tokenizer_merges(name: str) -> str:
