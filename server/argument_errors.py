@@ -192,7 +192,18 @@ def _shown(value: Any) -> str:
 
 
 def _json(value: Any) -> str:
+    r"""``value`` as JSON, readable (no ``\uXXXX`` for letters), but ASCII-escaped if it holds a
+    lone surrogate, which no UTF-8 reply could carry.
+
+    >>> print(_json("中"), _json(["中", "\ud800"]))
+    "中" ["\u4e2d", "\ud800"]
+    """
     try:
-        return json.dumps(value, ensure_ascii=False)
+        text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         return repr(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
