@@ -313,8 +313,12 @@ def cmd_inspect(args) -> int:
     if info["unk_token"]:
         lines.append(f"unk token:      {info['unk_token']}")
     if info["first_merges"]:
-        lines.append(f"first {len(info['first_merges'])} merges:")
-        lines += [f"  #{m['rank']:<5} {m['left']} + {m['right']} -> {m['token']}  (id {m['id']})"
+        def shown(symbol: str) -> str:
+            return display.visible(display.symbol_text(tokenizer, symbol))
+
+        note = "" if tokenizer.mode == "classic" else f" ({display.BYTES_NOTE})"
+        lines.append(f"first {len(info['first_merges'])} merges{note}:")
+        lines += [f"  #{m['rank']:<5} {shown(m['left'])} + {shown(m['right'])} -> {shown(m['token'])}  (id {m['id']})"
                   for m in info["first_merges"]]
     report = info["training"]
     if report:

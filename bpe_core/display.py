@@ -37,6 +37,9 @@ NOTATION = {
                   "applied first.",
 }
 
+#: The same, short, for a list of byte-level tokens.
+BYTES_NOTE = "shown as text: '␣' is a space, \\xNN one byte of a character split between tokens"
+
 # Whitespace that would break a line or a column, and in a row of symbols a space too.
 _ESCAPED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _QUOTED = str.maketrans(_ESCAPED)

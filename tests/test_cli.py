@@ -112,6 +112,8 @@ def test_explain_and_encode_show_bytes_in_one_notation(tokenizer_path):
     assert explained.count("\\xNN") == 1 and explained.index("\\xNN") < explained.index("\\xe5")
     assert "Ġ" not in explained and "ä" not in explained
     assert "  start     ␣  \\xe4  \\xb8  \\xad" in explained
+    summary = run("inspect", tokenizer_path, "--merges", "40").stdout
+    assert "Ġ" not in summary and "\\xNN" in summary and "␣" in summary
     table = run("encode", tokenizer_path, "字", "--tokens").stdout
     assert '"\\xe5"' in table and "\\\\x" not in table
     steps = json.loads(run("explain", tokenizer_path, "lowest", "--json").stdout)
