@@ -104,9 +104,14 @@ def _problems(errors: list[dict]) -> list[str]:
 
 
 def _where(loc: tuple) -> tuple[str, int, bool]:
-    """``('ids', 3)`` -> ``ids[3]``; union member names (``list[int]``) are dropped.
+    """``('ids', 3)`` -> ``ids[3]``; union member names (``list[int]``, ``int``) are dropped.
 
     Returns the place, how deep it is, and whether a union member was named.
+    Tool inputs are flat (no nested objects), so after the argument's name a
+    string in the location is always a union member.
+
+    >>> _where(("allowed_special", "list[constrained-str]", 0))
+    ('allowed_special[0]', 2, True)
     """
     if not loc:
         return "", 0, False
@@ -114,9 +119,6 @@ def _where(loc: tuple) -> tuple[str, int, bool]:
     for part in loc[1:]:
         if isinstance(part, int):
             where += f"[{part}]"
-            depth += 1
-        elif part.isidentifier():  # a field of a nested object
-            where += f".{part}"
             depth += 1
         else:
             in_union = True
