@@ -4,7 +4,7 @@
 
     python -m bpe_core train corpus.txt --vocab-size 5000 -o tok.json
     python -m bpe_core encode tok.json "Hello world" --tokens
-    python -m bpe_core decode tok.json 15496 995
+    python -m bpe_core encode tok.json "Hello world" | python -m bpe_core decode tok.json
     python -m bpe_core inspect tok.json
     python -m bpe_core explain tok.json "lowest"
     python -m bpe_core export tok.json --to huggingface -o tokenizer.json
@@ -14,7 +14,8 @@ Every command goes through the library's own functions (``train``,
 ``Tokenizer.encode``..., ``bpe_core.interop``); wherever a tokenizer is
 read, any format ``import`` understands is accepted.  Errors print one
 ``error: ...`` line and exit with status 2; Ctrl-C during training exits
-with 130 and writes nothing.
+with 130 and writes nothing; a reader that stops early (``| head``) ends
+the command quietly with 141, like any Unix tool killed by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from . import __version__
-from .counting import PARALLEL_THRESHOLD_BYTES, available_cores
+from . import __version__, display
+from .counting import PARALLEL_THRESHOLD_BYTES, available_cores, check_corpus_files
 from .errors import BPEError, SpecialTokenError, TrainingCancelled
 from .interop import FORMATS, export_tokenizer, import_tokenizer
 from .tokenizer import MODES, Tokenizer
@@ -37,6 +39,7 @@ from .training import train
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
 
 
 # --- progress -----------------------------------------------------------------
@@ -174,6 +177,24 @@ def _special_policy(args) -> dict:
     return {"allowed_special": set(args.allow_special or ())}
 
 
+def _special_token_error_in_flags(error: SpecialTokenError) -> str:
+    """The engine's special-token error in terms of this command's flags.
+
+    >>> _special_token_error_in_flags(SpecialTokenError("...", token="<|endoftext|>", position=5))
+    "the text contains the special token '<|endoftext|>' (at character 5), which is disallowed: pass --allow-special '<|endoftext|>' (or --allow-all-special) to encode it as the special token, or --special-as-text to encode it as plain text"
+    """
+    if error.token is not None:
+        return (f"the text contains the special token {error.token!r} (at character {error.position}), which is "
+                f"disallowed: pass --allow-special {shlex.quote(error.token)} (or --allow-all-special) to encode it "
+                "as the special token, or --special-as-text to encode it as plain text")
+    if error.argument is not None:
+        known = ", ".join(shlex.quote(t) for t in error.known) or "none"
+        return (f"--allow-special names {', '.join(map(shlex.quote, error.unknown))}, which "
+                f"{'is not a special token' if len(error.unknown) == 1 else 'are not special tokens'} of this "
+                f"tokenizer (its special tokens: {known})")
+    return f"{error} (on the command line: --allow-special TOKEN, --allow-all-special or --special-as-text)"
+
+
 def _check_output(path: str) -> None:
     """Fail before the work, not after it, if the result could not be saved."""
     output = Path(path)
@@ -184,10 +205,14 @@ def _check_output(path: str) -> None:
 
 
 def cmd_train(args) -> int:
+    # In the order a person fixes them: the corpus, where the result goes, then the settings.
     texts = list(args.text or [])
     if not texts and not args.files:
         raise BPEError("give corpus files, or text with --text")
+    check_corpus_files(args.files)
     _check_output(args.output)
+    if args.vocab_size is None and args.num_merges is None:
+        raise BPEError("give --vocab-size (the final vocabulary size) or --num-merges (how many merges to learn)")
     progress = ProgressBar(sys.stderr) if not args.quiet else None
     guard = _WorkersIgnoreCtrlC(_will_start_workers(texts, args.files, args.workers))
 
@@ -225,7 +250,7 @@ def cmd_encode(args) -> int:
             print(json.dumps([vars(t) for t in tokens], ensure_ascii=False))
         else:
             print(_table(["id", "token", "text", "start", "end"],
-                         [[t.id, t.token, json.dumps(t.text, ensure_ascii=False), t.start, t.end] for t in tokens]))
+                         [[t.id, t.token, display.quoted(t.text), t.start, t.end] for t in tokens]))
         return 0
     ids = tokenizer.encode(text, **policy)
     print(json.dumps(ids) if args.json else " ".join(map(str, ids)))
@@ -288,8 +313,12 @@ def cmd_inspect(args) -> int:
     if info["unk_token"]:
         lines.append(f"unk token:      {info['unk_token']}")
     if info["first_merges"]:
-        lines.append(f"first {len(info['first_merges'])} merges:")
-        lines += [f"  #{m['rank']:<5} {m['left']} + {m['right']} -> {m['token']}  (id {m['id']})"
+        def shown(symbol: str) -> str:
+            return display.visible(display.symbol_text(tokenizer, symbol))
+
+        note = "" if tokenizer.mode == "classic" else f" ({display.BYTES_NOTE})"
+        lines.append(f"first {len(info['first_merges'])} merges{note}:")
+        lines += [f"  #{m['rank']:<5} {shown(m['left'])} + {shown(m['right'])} -> {shown(m['token'])}  (id {m['id']})"
                   for m in info["first_merges"]]
     report = info["training"]
     if report:
@@ -308,13 +337,18 @@ def cmd_explain(args) -> int:
     if args.json:
         print(json.dumps([vars(e) | {"steps": [vars(s) for s in e.steps]} for e in explanations], ensure_ascii=False))
         return 0
+    def shown(symbols: list[str]) -> str:
+        return display.row([display.symbol_text(tokenizer, s) for s in symbols])
+
+    print(display.NOTATION[tokenizer.mode])
     for explanation in explanations:
         print(f"{explanation.word!r} at {explanation.start}" + ("  (special token)" if explanation.special else ""))
         if not explanation.special:
-            print(f"  start     {' '.join(explanation.symbols)}")
+            print(f"  start     {shown(explanation.symbols)}")
             for step in explanation.steps:
-                print(f"  #{step.rank:<7} {step.left} + {step.right} -> {step.merged}:  {' '.join(step.symbols)}")
-        print(f"  tokens    {' '.join(explanation.tokens)}  ids {explanation.ids}")
+                print(f"  #{step.rank:<7} {shown([step.left])} + {shown([step.right])} -> {shown([step.merged])}:  "
+                      f"{shown(step.symbols)}")
+        print(f"  tokens    {shown(explanation.tokens)}  ids {explanation.ids}")
     return 0
 
 
@@ -412,7 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     decode_parser = commands.add_parser("decode", parents=[loading], help="token ids to text",
                                         description="Decode token ids (arguments, or standard input) to text.",
-                                        epilog="example: python -m bpe_core decode tok.json 15496 995")
+                                        epilog="examples: python -m bpe_core decode tok.json 40 1762 995\n"
+                                               "          python -m bpe_core encode tok.json 'Hello' | "
+                                               "python -m bpe_core decode tok.json",
+                                        formatter_class=argparse.RawDescriptionHelpFormatter)
     decode_parser.add_argument("ids", nargs="*", help="ids: 1 2 3, 1,2,3 or [1, 2, 3] (default: standard input)")
     decode_parser.add_argument("--strict", action="store_true", help="fail on bytes that are not UTF-8")
     decode_parser.set_defaults(run=cmd_decode)
@@ -466,14 +503,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # here, so that a reader who left (| head) is noticed inside this try
+        return status
+    except BrokenPipeError:
+        # The reader stopped reading (| head): stop quietly, as cat or grep do, with the status
+        # a shell reports for SIGPIPE.  Python would flush stdout again at exit and complain, so
+        # stdout now goes nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except (KeyboardInterrupt, TrainingCancelled):
         stopped = "training stopped, nothing was written" if args.command == "train" else "stopped"
         print(f"interrupted: {stopped}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SpecialTokenError as exc:
-        print(f"error: {exc} (on the command line: --allow-special TOKEN, --allow-all-special or "
-              "--special-as-text)", file=sys.stderr)
+        print(f"error: {_special_token_error_in_flags(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except BPEError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -481,5 +526,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
-    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
-        return 0

@@ -56,6 +56,15 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def check_corpus_files(files: Iterable[str | os.PathLike]) -> list[Path]:
+    """The corpus files as paths, once each one is known to be a readable regular file."""
+    paths = [Path(f) for f in files]
+    for path in paths:
+        if not path.is_file():
+            raise BPEError(f"corpus file {str(path)!r} does not exist or is not a regular file")
+    return paths
+
+
 def count_words(
     texts: Iterable[str],
     files: Iterable[str | os.PathLike],
@@ -74,10 +83,7 @@ def count_words(
     order, so "first seen" keeps its meaning.
     """
     texts = list(texts)
-    files = [Path(f) for f in files]
-    for path in files:
-        if not path.is_file():
-            raise BPEError(f"corpus file {str(path)!r} does not exist or is not a regular file")
+    files = check_corpus_files(files)
     total_bytes = sum(len(t) for t in texts) + sum(p.stat().st_size for p in files)
     workers = available_cores() if workers is None else max(1, int(workers))
     specials = list(special_tokens)

@@ -15,7 +15,28 @@ class PatternError(BPEError):
 
 
 class SpecialTokenError(BPEError):
-    """Text holds a special token that the caller did not allow (or forbid)."""
+    """Text holds a special token that the caller did not allow (or forbid).
+
+    The message speaks Python (``allowed_special={'<|endoftext|>'}``); the
+    fields let a caller with other words for the fix (JSON arguments,
+    command-line flags) say it in those:
+
+    * ``token``, ``position``: the disallowed special token found in the
+      text, and its character offset;
+    * ``argument``, ``unknown``, ``known``: a policy argument
+      (``allowed_special`` or ``disallowed_special``) that names strings
+      which are not special tokens, those strings, and the tokenizer's
+      special tokens.
+    """
+
+    def __init__(self, message: str, *, token: str | None = None, position: int | None = None,
+                 argument: str | None = None, unknown: tuple[str, ...] = (), known: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.token = token
+        self.position = position
+        self.argument = argument
+        self.unknown = unknown
+        self.known = known
 
 
 class TokenizerFileError(BPEError):

@@ -20,6 +20,7 @@ from itertools import chain
 from typing import Collection, Iterable, Literal
 
 from .byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
+from .display import readable_bytes
 from .errors import BPEError, SpecialTokenError
 from .merging import apply_merges
 from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter, resolve_pattern
@@ -240,7 +241,7 @@ class Tokenizer:
         """
         if self.mode == "classic":
             return self._token(token_id)
-        return self.token_bytes(token_id).decode("utf-8", errors="backslashreplace")
+        return readable_bytes(self.token_bytes(token_id))
 
     def _token(self, token_id: int) -> str:
         try:
@@ -330,11 +331,13 @@ class Tokenizer:
         if disallowed:
             found = self._splitter(disallowed).first_in(text)
             if found is not None:
+                position = text.index(found)
                 raise SpecialTokenError(
-                    f"the text contains the special token {found!r} (at character {text.index(found)}), "
+                    f"the text contains the special token {found!r} (at character {position}), "
                     f"which is disallowed. To encode it as the special token, pass "
                     f"allowed_special={{{found!r}}} (or 'all'); to encode it as plain text, pass "
-                    f"disallowed_special=() (or a set without it)."
+                    f"disallowed_special=() (or a set without it).",
+                    token=found, position=position,
                 )
         start = 0
         for segment, is_special in self._splitter(allowed).split(text):
@@ -355,7 +358,8 @@ class Tokenizer:
             known = ", ".join(repr(s) for s in self.special_tokens) or "none"
             raise SpecialTokenError(
                 f"{argument} names {sorted(unknown, key=repr)!r}, which are not special tokens of this tokenizer "
-                f"(its special tokens: {known})"
+                f"(its special tokens: {known})",
+                argument=argument, unknown=tuple(sorted(unknown, key=repr)), known=tuple(self.special_tokens),
             )
         return chosen
 

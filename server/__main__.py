@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     from .app import build_server
 
     server = build_server(config)
+    # uvicorn (streamable HTTP) takes its level, and with it whether each request is logged, from the
+    # SDK's settings, which default to INFO: --log-level is the one level for everything on stderr.
+    server.settings.log_level = args.log_level
     logging.getLogger(__name__).info("data dir %s; allowed roots: %s", config.data_dir,
                                      ", ".join(map(str, config.roots)) or "none")
     if args.transport == "stdio":

@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bpe_core import BPEError, TrainingCancelled, interop
 
-from . import auth, prompts
+from . import argument_errors, auth, prompts
 from . import schemas as s
 from .config import LimitExceeded, ServerConfig
 from .files import FileAccessError, paths_from_root_uris
@@ -63,13 +63,14 @@ def _read_only(title: str) -> ToolAnnotations:
 def build_server(config: ServerConfig) -> MCPServer:
     """The MCP server for ``config`` (register nothing global; safe to build several)."""
     service = BPEService(config)
-    server = MCPServer(SERVER_NAME, title="BPE tokenizers", instructions=INSTRUCTIONS, version=_version(),
-                       **auth.server_options(config.auth_token))
+    server = _ArgumentCheckingServer(SERVER_NAME, title="BPE tokenizers", instructions=INSTRUCTIONS,
+                                     version=_version(), **auth.server_options(config.auth_token))
     server.service = service  # tests reach the store and running trainings through it
 
     client_roots = _roots_resolvers(config)
 
     def add(name, input_model, output_model, handler, *, description, annotations, roots=None):
+        server.argument_names[name] = list(input_model.model_fields)
         server.add_tool(
             _tool_function(name, input_model, output_model, handler, roots),
             name=name,
@@ -241,12 +242,39 @@ def build_server(config: ServerConfig) -> MCPServer:
     )
 
     _register_resources(server, service)
-    prompts.register(server)
+    prompts.register(server, service.store)
     _register_completions(server, service)
     return server
 
 
 # --- tool plumbing -------------------------------------------------------------------
+
+
+class _ArgumentCheckingServer(MCPServer):
+    """An :class:`MCPServer` whose argument errors are sentences (:mod:`server.argument_errors`).
+
+    The SDK validates a call's arguments against the tool's signature before
+    our function runs, and reports pydantic's raw text; it also drops
+    arguments the tool does not have, so a misspelt ``vocab_sise`` would be
+    ignored without a word.  Both are caught here, where every call passes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.argument_names: dict[str, list[str]] = {}  # tool -> its arguments, in schema order
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None):
+        known = self.argument_names.get(name)
+        if known is not None and not arguments.keys() <= set(known):
+            message = argument_errors.unknown_arguments(arguments.keys() - set(known), known)
+            raise ToolError(f"Error executing tool {name}: {message}")
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            # Only the SDK's own argument check raises a ToolError caused by a ValidationError.
+            if type(exc) is ToolError and isinstance(exc.__cause__, ValidationError):
+                raise ToolError(f"Error executing tool {name}: {argument_errors.describe(exc.__cause__)}") from exc.__cause__
+            raise
 
 
 def _tool_function(
@@ -277,7 +305,7 @@ def _tool_function(
         try:
             args = input_model.model_validate(arguments)
         except ValidationError as exc:
-            raise ToolError(_validation_message(exc)) from None
+            raise ToolError(argument_errors.describe(exc)) from None
         try:
             return handler(args, ctx, roots)
         except _CALLER_ERRORS as exc:
@@ -292,15 +320,6 @@ def _tool_function(
     tool.__signature__ = inspect.Signature(parameters, return_annotation=output_model)
     tool.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": output_model}
     return tool
-
-
-def _validation_message(error: ValidationError) -> str:
-    problems = []
-    for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"])
-        message = item["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {message}" if where else message)
-    return "invalid arguments: " + "; ".join(problems)
 
 
 def _progress_reporter(ctx: Context):
@@ -422,7 +441,8 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
         "bpe://tokenizers/{name}/merges",
         name="tokenizer-merges",
         title="Tokenizer merges",
-        description="The merges in rank order, one 'left right' pair per line (the GPT-2 merges.txt layout).",
+        description="The merges in rank order, in the GPT-2 merges.txt layout: a '#version: 0.2' header line, "
+        "then one 'left right' pair per line.",
         mime_type="text/plain",
     )
     def tokenizer_merges(name: str) -> str:

@@ -14,6 +14,7 @@ carries JSON-RPC only (``tests/test_server_stdio.py`` checks that).
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import tempfile
@@ -28,6 +29,10 @@ TOKENIZER = "demo-sample"
 ENGLISH = "Tokenizers split rare words into familiar pieces."
 CHINESE = "分词器把文本切成词元，模型读到的是编号。"
 WORD = "tokenizer"
+# A token holding only part of a character's UTF-8 bytes shows them as \xNN (bpe_core.display).
+BYTE_FRAGMENT = re.compile(r"\\x[0-9a-f]{2}")
+FRAGMENTS_NOTE = ("(\\xNN below is one byte of a character whose UTF-8 bytes are split between tokens: "
+                  "'切' is \\xe5\\x88\\x87, so a token '\\xe5\\x88' holds its first two bytes)")
 
 
 def run_demo(data_dir: str | None = None, keep: bool = False) -> int:
@@ -68,6 +73,14 @@ async def _session(data_dir: Path, server_log) -> None:
         tools = await client.list_tools()
         print(f"connected (protocol {client.protocol_version}); tools: " + ", ".join(t.name for t in tools.tools))
 
+        explained = []
+
+        def explain_fragments_once(texts: list[str]) -> None:
+            """Say what \\xNN means before the first text that shows one, and only then."""
+            if not explained and any(BYTE_FRAGMENT.search(text) for text in texts):
+                print(FRAGMENTS_NOTE)
+                explained.append(True)
+
         _heading("train_bpe on the bundled English + Chinese sample")
         print("corpus files: " + ", ".join(p.name for p in sorted(SAMPLES.glob("*.txt"))))
 
@@ -88,7 +101,9 @@ async def _session(data_dir: Path, server_log) -> None:
               f"stopped because: {trained['stop_explanation']})")
         print(f"corpus: {corpus['files']} files, {corpus['size_bytes']:,} bytes, {corpus['words']:,} words "
               f"({corpus['distinct_words']:,} distinct); {trained['seconds']['total']:.2f} s")
-        print("first merges: " + ", ".join(f"'{m['merged_text']}'" for m in trained["first_merges"][:12]))
+        first_merges = [m["merged_text"] for m in trained["first_merges"][:12]]
+        explain_fragments_once(first_merges)
+        print("first merges: " + ", ".join(f"'{text}'" for text in first_merges))
         print(f"saved as {trained['uri']}")
 
         for title, sentence in (("English", ENGLISH), ("Chinese", CHINESE)):
@@ -96,6 +111,7 @@ async def _session(data_dir: Path, server_log) -> None:
             encoded = await _call(client, "encode", {"tokenizer": TOKENIZER, "text": sentence, "return_tokens": True})
             encoding = encoded["encodings"][0]
             print(f"text:   {sentence}")
+            explain_fragments_once(encoding["tokens"])
             print(f"tokens: {' | '.join(encoding['tokens'])}")
             print(f"ids:    {encoding['ids']}")
             print(f"{len(sentence)} characters -> {encoding['token_count']} tokens")
@@ -103,12 +119,13 @@ async def _session(data_dir: Path, server_log) -> None:
             print(f"decode(ids) == text: {decoded['text'] == sentence}")
 
         _heading("encode a batch with left padding")
+        texts = ["a model", "a language model reads tokens"]
         batch = await _call(client, "encode", {
-            "tokenizer": TOKENIZER, "texts": ["a model", "a language model reads tokens"],
-            "padding": "longest", "padding_side": "left",
+            "tokenizer": TOKENIZER, "texts": texts, "padding": "longest", "padding_side": "left",
         })
-        for row in batch["encodings"]:
-            print(f"ids {row['ids']}\n    attention_mask {row['attention_mask']}")
+        for text, row in zip(texts, batch["encodings"]):
+            print(f"text {text!r} ({row['token_count']} tokens)")
+            print(f"    ids            {row['ids']}\n    attention_mask {row['attention_mask']}")
         print(f"(pad id {batch['pad_token_id']}; 0 in the mask = padding the model must not attend to)")
 
         _heading(f"explain {WORD!r}, merge by merge")

@@ -2,7 +2,8 @@
 
 * ``bpe_walkthrough``: learn BPE on your own sentence, merge by merge, the
   way the classic tutorials do it (split into characters plus ``</w>``,
-  count adjacent pairs, merge the most frequent, repeat).
+  count adjacent pairs, merge the most frequent, repeat); with a stored
+  tokenizer, in that tokenizer's own terms (bytes for a byte-level one).
 * ``train_tokenizer_for_corpus``: choose the settings and train a tokenizer
   for a corpus of your own, then check and export it.
 """
@@ -11,28 +12,75 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
+from .storage import StoreError, TokenizerStore
 
-def bpe_walkthrough(
-    sentence: Annotated[str, Field(description="The sentence (or word) to tokenize, in any language.")],
-    tokenizer: Annotated[str, Field(description="Optional stored tokenizer to use; by default merges are "
-                                    "learned from the sentence itself.")] = "",
-    language: Annotated[str, Field(description="Language of the explanation, e.g. English or 中文.")] = "English",
-) -> str:
-    """Walk through byte-pair encoding on your own sentence, merge by merge."""
-    if tokenizer:
-        source = (
-            f"Use the stored tokenizer {tokenizer!r}: call `explain` with tokenizer={tokenizer!r} and the sentence, "
-            "and call `inspect_vocab` (view='summary') to say what kind of tokenizer it is."
-        )
-    else:
+
+_SENTENCE = Annotated[str, Field(description="The sentence (or word) to tokenize, in any language.")]
+_TOKENIZER = Annotated[str, Field(description="Optional stored tokenizer to use; by default merges are learned "
+                                  "from the sentence itself.")]
+_LANGUAGE = Annotated[str, Field(description="Language of the explanation, e.g. English or 中文.")]
+
+_PADDING = """\
+Finish with one paragraph on padding: when several sentences are encoded as a batch they are padded to
+one length with a pad token, and the attention mask (1 = real token, 0 = padding) keeps the model from
+attending to the padding."""
+
+_CLASSIC_STEPS = """\
+1. Pre-tokenization: how the sentence is cut into words, and why classic BPE adds '</w>' to the end of every
+   word (a piece like 'st</w>' ends a word, while 'st' can start one).
+2. The merges, one at a time: which adjacent pair {which}, what new symbol it made, and how the
+   word's symbols look after the merge. Quote the `walkthrough` lines.
+3. The final tokens and their ids, and which words stayed in several pieces (and why: their pairs were rare).
+4. Byte-level BPE: call `explain` again with train_on=<the sentence>, text=<the sentence> and
+   mode='byte_level', and show how a space becomes part of the next token and how a non-ASCII character
+   (for example a Chinese one) starts as several byte symbols."""
+
+_BYTE_LEVEL_STEPS = """\
+1. Pre-tokenization: how the tokenizer's pattern cuts the sentence into words, and how a space stays at the
+   start of the word after it (the walkthrough shows it as '␣'). Each word is spelled as its UTF-8 bytes, so
+   nothing is ever unknown; a character of several bytes (for example a Chinese one) starts as several
+   symbols, shown as \\xNN until merges join them (the walkthrough's first line says so).
+2. The merges, one at a time: the tokenizer learned them from its own training corpus, in rank order, and
+   applies the lowest-ranked merge present in the word first. Say which pair was merged, its rank, and how
+   the word's symbols look after it. Quote the `walkthrough` lines.
+3. The final tokens and their ids, and which words stayed in several pieces (and why: the tokenizer's corpus
+   rarely had them). Pick one multi-byte token and show how it is built with `inspect_vocab` (view='token',
+   token=<its text>)."""
+
+
+def walkthrough_text(sentence: str, tokenizer: str, language: str, mode: str | None) -> str:
+    """The ``bpe_walkthrough`` prompt for a tokenizer of ``mode`` (None: not stored, or none given).
+
+    >>> "</w>" in walkthrough_text("héllo", "gpt", "English", "byte_level")
+    False
+    """
+    if not tokenizer:
         source = (
             "No tokenizer is given, so learn merges from the sentence itself: call `explain` with "
             "train_on=<the sentence>, text=<the sentence>, mode='classic' and num_merges=10. (If the sentence is "
             "short, most pairs occur once; ties go to the pair seen first. Say so.)"
         )
+        steps = _CLASSIC_STEPS.format(which="was most frequent")
+    else:
+        source = (
+            f"Use the stored tokenizer {tokenizer!r}: call `explain` with tokenizer={tokenizer!r} and the sentence, "
+            "and call `inspect_vocab` (view='summary') to say what kind of tokenizer it is."
+        )
+        if mode == "byte_level":
+            steps = _BYTE_LEVEL_STEPS
+        elif mode == "classic":
+            steps = _CLASSIC_STEPS.format(which="was merged, its rank (the order the merges were learned in)")
+        else:
+            source += (f" No tokenizer {tokenizer!r} is stored right now: call `list_tokenizers` first, and if it "
+                       "is not there, ask me which one to use or whether to train one.")
+            steps = ("1. Say how the tokenizer's mode (from the summary) spells a word: 'classic' as characters "
+                     "plus '</w>', 'byte_level' as UTF-8 bytes.\n"
+                     "2. The merges, one at a time, quoting the `walkthrough` lines.\n"
+                     "3. The final tokens and their ids, and which words stayed in several pieces.")
     return f"""\
 Teach me how BPE (byte-pair encoding) tokenizes this sentence, step by step. Answer in {language}.
 
@@ -41,17 +89,8 @@ Sentence: {sentence}
 {source}
 
 Then explain, using the tool results rather than guessing:
-1. Pre-tokenization: how the sentence is cut into words, and why classic BPE adds '</w>' to the end of every
-   word (a piece like 'st</w>' ends a word, while 'st' can start one).
-2. The merges, one at a time: which adjacent pair was most frequent, what new symbol it made, and how the
-   word's symbols look after the merge. Quote the `walkthrough` lines.
-3. The final tokens and their ids, and which words stayed in several pieces (and why: their pairs were rare).
-4. Byte-level BPE: call `explain` again with mode='byte_level' and the same train_on, and show how a space
-   becomes part of the next token and how a non-ASCII character (for example a Chinese one) starts as
-   several byte symbols.
-5. Finish with one paragraph on padding: when several sentences are encoded as a batch they are padded to
-   one length with a pad token, and the attention mask (1 = real token, 0 = padding) keeps the model from
-   attending to the padding.
+{steps}
+{_PADDING}
 """
 
 
@@ -92,8 +131,21 @@ Steps:
 """
 
 
-def register(server: MCPServer) -> None:
+def register(server: MCPServer, store: TokenizerStore) -> None:
+    async def bpe_walkthrough(sentence: _SENTENCE, tokenizer: _TOKENIZER = "", language: _LANGUAGE = "English") -> str:
+        """Walk through byte-pair encoding on your own sentence, merge by merge."""
+        mode = await anyio.to_thread.run_sync(_stored_mode, store, tokenizer) if tokenizer else None
+        return walkthrough_text(sentence, tokenizer, language, mode)
+
     server.prompt(name="bpe_walkthrough", title="Learn BPE on your own sentence")(bpe_walkthrough)
     server.prompt(name="train_tokenizer_for_corpus", title="Train a tokenizer for a corpus")(
         train_tokenizer_for_corpus
     )
+
+
+def _stored_mode(store: TokenizerStore, name: str) -> str | None:
+    """The stored tokenizer's mode, or None if there is no such (readable) tokenizer."""
+    try:
+        return store.load(name).tokenizer.mode
+    except StoreError:
+        return None

@@ -25,12 +25,15 @@ TokenizerName = Annotated[
         description="Name of a stored tokenizer (list_tokenizers shows them).",
     ),
 ]
+NAME_PATTERN = r"^[^\W_][\w.-]{0,63}$"
+#: What each ``pattern`` constraint means, for argument errors (server.argument_errors).
+PATTERN_MEANINGS = {NAME_PATTERN: NAME_RULE}
 NewTokenizerName = Annotated[
     str,
     Field(
         min_length=1,
         max_length=64,
-        pattern=r"^[^\W_][\w.-]{0,63}$",
+        pattern=NAME_PATTERN,
         description=f"Name to store the tokenizer under, e.g. 'news-bpe-8k'. {NAME_RULE[0].upper() + NAME_RULE[1:]}.",
     ),
 ]

@@ -10,6 +10,7 @@ MCP tool errors.  Tests call it directly, without any MCP machinery.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -21,8 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import bpe_core
-from bpe_core import BPEError, Tokenizer, TrainingCancelled
-from bpe_core import inspection, interop
+from bpe_core import BPEError, SpecialTokenError, Tokenizer, TrainingCancelled
+from bpe_core import display, inspection, interop
 from bpe_core.byte_symbols import bytes_to_symbols
 from bpe_core.trainer import END_OF_WORD
 
@@ -201,6 +202,12 @@ class BPEService:
     # --- encode / decode -------------------------------------------------------------
 
     def encode(self, args: s.EncodeInput) -> s.EncodeResult:
+        try:
+            return self._encode(args)
+        except SpecialTokenError as exc:
+            raise BPEError(special_token_error_in_json(exc)) from None
+
+    def _encode(self, args: s.EncodeInput) -> s.EncodeResult:
         tokenizer = self.store.load(args.tokenizer).tokenizer
         texts = [args.text] if args.text is not None else list(args.texts)
         self._check_text(sum(len(t) for t in texts), "the text to encode")
@@ -321,7 +328,7 @@ class BPEService:
         shown = explained[: args.max_words]
 
         def show(symbol: str) -> str:
-            return readable_symbol(tokenizer, symbol)
+            return display.symbol_text(tokenizer, symbol)
 
         words = [
             s.WordExplanation(
@@ -350,7 +357,7 @@ class BPEService:
             learned_merges=learned,
             words=words,
             words_omitted=len(explained) - len(shown),
-            walkthrough=walkthrough(tokenizer.mode, words, learned),
+            walkthrough=walkthrough(tokenizer, words, learned),
         )
 
     # --- storage tools -------------------------------------------------------------
@@ -533,6 +540,28 @@ def _policy(value):
     return "all" if value == "all" else set(value)
 
 
+def special_token_error_in_json(error: SpecialTokenError) -> str:
+    """The engine's special-token error in the terms of the ``encode`` tool's JSON arguments.
+
+    >>> print(special_token_error_in_json(SpecialTokenError("...", token="<|endoftext|>", position=5)))
+    the text contains the special token "<|endoftext|>" (at character 5), which is disallowed. To encode it as the special token, pass "allowed_special": ["<|endoftext|>"] (or "all"); to encode it as plain text, pass "disallowed_special": [] (or a list without it).
+    """
+    if error.token is not None:
+        token = json.dumps(error.token, ensure_ascii=False)
+        return (
+            f"the text contains the special token {token} (at character {error.position}), which is disallowed. "
+            f'To encode it as the special token, pass "allowed_special": [{token}] (or "all"); to encode it as '
+            f'plain text, pass "disallowed_special": [] (or a list without it).'
+        )
+    if error.argument is not None:
+        known = ", ".join(json.dumps(t, ensure_ascii=False) for t in error.known) or "none"
+        return (
+            f"{error.argument} names {json.dumps(list(error.unknown), ensure_ascii=False)}, which are not special "
+            f"tokens of this tokenizer (its special tokens: {known})"
+        )
+    return str(error)
+
+
 def _encoding(ids: list[int], count: int, tokens, args: s.EncodeInput) -> s.Encoding:
     encoding = s.Encoding(ids=ids, token_count=count)
     if tokens is not None:
@@ -541,15 +570,6 @@ def _encoding(ids: list[int], count: int, tokens, args: s.EncodeInput) -> s.Enco
         if args.return_offsets:
             encoding.offsets = [(t.start, t.end) for t in tokens]
     return encoding
-
-
-def readable_symbol(tokenizer: Tokenizer, symbol: str) -> str:
-    """A stored symbol as a learner should see it: classic symbols as they are
-    (``'low</w>'``), byte-level ones as the text their bytes spell."""
-    if tokenizer.mode == "classic" or symbol in tokenizer.special_tokens:
-        return symbol
-    token_id = tokenizer.vocab.get(symbol)
-    return tokenizer.readable(token_id) if token_id is not None else symbol
 
 
 def merge_rules(tokenizer: Tokenizer, offset: int, limit: int) -> list[s.MergeRule]:
@@ -635,37 +655,34 @@ def _summary(tokenizer: Tokenizer, origins: dict) -> s.VocabSummary:
     )
 
 
-def _spaced(symbols: list[str]) -> str:
-    # Spaces inside a symbol are shown as '␣' so that the separators stay visible.
-    return "  ".join(symbol.replace(" ", "␣").replace("\n", "\\n") for symbol in symbols)
+def walkthrough(tokenizer: Tokenizer, words: list[s.WordExplanation], learned: list[s.MergeRule] | None) -> str:
+    """The explanation as text, in the order of a textbook walk-through.
 
+    ``words`` hold readable symbols already; merge rules hold stored ones.
+    Everything is shown in the engine's one notation (:mod:`bpe_core.display`),
+    which the first line explains.
+    """
 
-def walkthrough(mode: str, words: list[s.WordExplanation], learned: list[s.MergeRule] | None) -> str:
-    """The explanation as text, in the order of a textbook walk-through."""
-    lines = []
-    if mode == "classic":
-        lines.append("Classic BPE: each word is spelled as characters plus '</w>' (end of word); merges are applied "
-                     "in the order they were learned.")
-    else:
-        lines.append("Byte-level BPE: each word (spaces included, shown as '␣') is spelled as UTF-8 bytes; a "
-                     "character of several bytes starts as several symbols (shown as \\xNN). The merge with the "
-                     "lowest rank present is applied first.")
+    def shown(symbol: str) -> str:
+        return display.visible(display.symbol_text(tokenizer, symbol))
+
+    lines = [display.NOTATION[tokenizer.mode]]
     if learned is not None:
         lines.append("")
         lines.append(f"Merges learned from the corpus ({len(learned)} shown), most frequent pair first:")
         for rule in learned:
-            lines.append(f"  #{rule.rank}: {rule.left} + {rule.right} -> {rule.merged}")
+            lines.append(f"  #{rule.rank}: {shown(rule.left)} + {shown(rule.right)} -> {shown(rule.merged)}")
     for word in words:
         lines.append("")
         if word.special:
             lines.append(f"{word.word!r} is a special token: it is never split (id {word.ids[0]}).")
             continue
         lines.append(f"Word {word.word!r}:")
-        lines.append(f"  start:     {_spaced(word.initial_symbols)}")
+        lines.append(f"  start:     {display.row(word.initial_symbols)}")
         for step in word.steps:
-            lines.append(f"  merge #{step.rank} ({step.pair[0]} + {step.pair[1]} -> {step.merged}):  "
-                         f"{_spaced(step.symbols)}")
+            pair, merged = [display.visible(p) for p in step.pair], display.visible(step.merged)
+            lines.append(f"  merge #{step.rank} ({pair[0]} + {pair[1]} -> {merged}):  {display.row(step.symbols)}")
         if not word.steps:
             lines.append("  (no learned merge applies)")
-        lines.append(f"  tokens:    {_spaced(word.tokens)}   ids {word.ids}")
+        lines.append(f"  tokens:    {display.row(word.tokens)}   ids {word.ids}")
     return "\n".join(lines)

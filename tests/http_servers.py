@@ -25,18 +25,20 @@ def free_port() -> int:
 
 
 def start_http_server(
-    data_dir: Path, log: Path, *flags: str, env: dict | None = None, timeout: float = 30
+    data_dir: Path, log: Path, *flags: str, env: dict | None = None, timeout: float = 30,
+    stdout_log: Path | None = None,
 ) -> tuple[subprocess.Popen, str, int]:
     """Start the server; returns ``(process, /mcp URL, port)`` once it accepts connections.
 
+    stderr goes to ``log``, stdout to ``stdout_log`` (default: nowhere).
     ``env`` entries set to ``None`` are removed from the environment.
     """
     port = free_port()
-    with open(log, "wb") as stderr:
+    with open(log, "wb") as stderr, open(stdout_log or os.devnull, "wb") as stdout:
         process = subprocess.Popen(
             [str(SERVER_SCRIPT), "--transport", "streamable-http", "--host", "127.0.0.1", "--port", str(port),
              "--data-dir", str(data_dir), *flags],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
             env={k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None},
         )
     deadline = time.monotonic() + timeout

@@ -75,7 +75,12 @@ def test_encode_special_token_policy(tokenizer_path):
     refused = run("encode", tokenizer_path, text, check=False)
     assert refused.returncode == 2
     assert refused.stderr.startswith("error: the text contains the special token '<|end|>'")
-    assert "--allow-special" in refused.stderr
+    # Said with the command's flags, not the Python API's arguments.
+    assert "--allow-special '<|end|>' (or --allow-all-special)" in refused.stderr
+    assert "--special-as-text" in refused.stderr and "allowed_special=" not in refused.stderr
+    unknown = run("encode", tokenizer_path, text, "--allow-special", "<x>", check=False)
+    assert unknown.stderr == ("error: --allow-special names '<x>', which is not a special token of this tokenizer "
+                              "(its special tokens: '<|end|>')\n")
     special_id = load_tokenizer(tokenizer_path).special_tokens["<|end|>"]
     assert run("encode", tokenizer_path, text, "--allow-special", "<|end|>").stdout.split()[-1] == str(special_id)
     assert str(special_id) not in run("encode", tokenizer_path, text, "--special-as-text").stdout.split()
@@ -95,7 +100,22 @@ def test_inspect_and_explain(tokenizer_path):
     info = json.loads(run("inspect", tokenizer_path, "--json").stdout)
     assert info["vocab_size"] == load_tokenizer(tokenizer_path).vocab_size and info["training"]["stop_reason"]
     explained = run("explain", tokenizer_path, "lowest").stdout
-    assert explained.startswith("'lowest' at 0") and " -> " in explained and "tokens" in explained
+    # The notation is said first (once), then the words.
+    assert explained.startswith("Byte-level BPE: ") and explained.splitlines()[1].startswith("'lowest' at 0")
+    assert " -> " in explained and "tokens" in explained
+
+
+def test_explain_and_encode_show_bytes_in_one_notation(tokenizer_path):
+    # Byte-level symbols read as text, with \xNN for bytes that are only part of a character: the same on
+    # every screen, never GPT-2's byte symbols ('Ġ', 'ä¸') in explain, never JSON's doubled backslash.
+    explained = run("explain", tokenizer_path, "the 中文字").stdout
+    assert explained.count("\\xNN") == 1 and explained.index("\\xNN") < explained.index("\\xe5")
+    assert "Ġ" not in explained and "ä" not in explained
+    assert "  start     ␣  \\xe4  \\xb8  \\xad" in explained
+    summary = run("inspect", tokenizer_path, "--merges", "40").stdout
+    assert "Ġ" not in summary and "\\xNN" in summary and "␣" in summary
+    table = run("encode", tokenizer_path, "字", "--tokens").stdout
+    assert '"\\xe5"' in table and "\\\\x" not in table
     steps = json.loads(run("explain", tokenizer_path, "lowest", "--json").stdout)
     assert steps[0]["word"] == "lowest" and steps[0]["steps"]
 
@@ -182,3 +202,37 @@ def test_ctrl_c_stops_training_cleanly_and_writes_nothing(workers, tmp_path):
     assert "Traceback" not in stderr  # not in the parent, not in a worker
     assert stdout == ""
     assert list(tmp_path.iterdir()) == []  # no output, no temporary file
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tokenizer_path):
+    # `python -m bpe_core encode ... --tokens | head -1`: far more output than a pipe holds, and the
+    # reader closes its end after one line.
+    text = "the lowest newest widest 中文 " * 20_000
+    process = subprocess.Popen([sys.executable, "-m", "bpe_core", "encode", str(tokenizer_path), "--tokens"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    process.stdin.write(text.encode())
+    process.stdin.close()
+    first_line = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141  # 128 + SIGPIPE, as a shell reports for cat or grep
+    assert first_line.split() == [b"id", b"token", b"text", b"start", b"end"]
+    assert stderr == ""
+
+
+def test_train_reports_problems_in_the_order_a_person_fixes_them(tmp_path):
+    # The corpus first, then where the result goes, then the settings: each fix reveals the next problem.
+    def first_error(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "bpe_core", "train", *args], capture_output=True, text=True,
+                                cwd=tmp_path, timeout=60)
+        assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        return result.stderr
+
+    assert first_error("nope.txt", "-o", "nowhere/x.json") == (
+        "error: corpus file 'nope.txt' does not exist or is not a regular file\n")
+    (tmp_path / "corpus.txt").write_text("low lower newest\n", encoding="utf-8")
+    assert first_error("corpus.txt", "-o", "nowhere/x.json") == (
+        "error: -o nowhere/x.json: the directory nowhere does not exist\n")
+    assert first_error("corpus.txt", "-o", "x.json") == (
+        "error: give --vocab-size (the final vocabulary size) or --num-merges (how many merges to learn)\n")
+    assert not (tmp_path / "x.json").exists()

@@ -128,6 +128,24 @@ async def test_walkthrough_prompt_uses_the_sentence_and_the_tools(server, mode):
     assert "tokenizer='cats'" in stored.messages[0].content.text
 
 
+async def test_walkthrough_prompt_speaks_the_stored_tokenizers_mode(server, mode):
+    async with Client(server, mode=mode) as client:
+        await trained(client, name="bytes")
+        await trained(client, name="words", mode="classic", vocab_size=None, num_merges=10)
+        byte_level = await client.get_prompt("bpe_walkthrough", {"sentence": "the cat 中文", "tokenizer": "bytes"})
+        classic = await client.get_prompt("bpe_walkthrough", {"sentence": "the cat", "tokenizer": "words"})
+        missing = await client.get_prompt("bpe_walkthrough", {"sentence": "the cat", "tokenizer": "dogs"})
+    byte_text, classic_text = byte_level.messages[0].content.text, classic.messages[0].content.text
+    # A byte-level tokenizer has no '</w>', and its merges come from its own corpus, not from train_on.
+    assert "</w>" not in byte_text and "train_on" not in byte_text
+    assert "tokenizer='bytes'" in byte_text and "UTF-8 bytes" in byte_text and "\\xNN" in byte_text
+    assert "lowest-ranked merge" in byte_text and "attention mask" in byte_text
+    # A classic one keeps the textbook's words; its byte-level contrast gets a corpus to train on.
+    assert "tokenizer='words'" in classic_text and "</w>" in classic_text
+    assert "train_on=<the sentence>, text=<the sentence> and\n   mode='byte_level'" in classic_text
+    assert "list_tokenizers" in missing.messages[0].content.text
+
+
 async def test_training_prompt_guides_through_the_tools(server, mode):
     async with Client(server, mode=mode) as client:
         result = await client.get_prompt("train_tokenizer_for_corpus", {"corpus": "books/*.txt", "vocab_size": "8000"})

@@ -154,6 +154,10 @@ def test_demo_runs_end_to_end_and_cleans_up(tmp_path):
         assert heading in output
     assert output.count("decode(ids) == text: True") == 2
     assert "attention_mask [0" in output and "merge #" in output
+    # The padded batch shows which text each row is, and \xNN is explained before the first one is shown.
+    batch = output[output.index("encode a batch with left padding"):output.index("explain 'tokenizer'")]
+    assert "text 'a model'" in batch and "text 'a language model reads tokens'" in batch
+    assert output.index("\\xNN") < output.index("\\xe")
     assert list(tmp_path.iterdir()) == []  # the temporary data directory was removed
 
 

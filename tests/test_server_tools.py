@@ -13,6 +13,7 @@ import pytest
 from mcp import Client
 from mcp_types import ListRootsResult, Root
 
+from bpe_core.byte_symbols import BYTE_TO_SYMBOL
 from server import ServerConfig, build_server
 from server import schemas
 from server.config import Limits
@@ -207,6 +208,22 @@ async def test_special_token_policy_errors_say_which_argument_to_change(server, 
     assert 0 not in plain["encodings"][0]["ids"]
 
 
+async def test_special_token_errors_speak_json(server, mode):
+    # The engine says allowed_special={'<|end|>'} and disallowed_special=() for Python callers;
+    # an MCP caller writes JSON arguments, so the fix is said in JSON.
+    async with Client(server, mode=mode) as client:
+        await train(client, special_tokens=["<|end|>", "<pad>"])
+        found = await error(client, "encode", {"tokenizer": "tok", "texts": ["a", "the<|end|>"]})
+        unknown = await error(client, "encode", {"tokenizer": "tok", "text": "a", "allowed_special": ["<x>", "<y>"]})
+    assert found == (
+        'Error executing tool encode: the text contains the special token "<|end|>" (at character 3), which is '
+        'disallowed. To encode it as the special token, pass "allowed_special": ["<|end|>"] (or "all"); to encode '
+        'it as plain text, pass "disallowed_special": [] (or a list without it).'
+    )
+    assert unknown == ('Error executing tool encode: allowed_special names ["<x>", "<y>"], which are not special '
+                       'tokens of this tokenizer (its special tokens: "<|end|>", "<pad>")')
+
+
 async def test_decode_reports_invalid_utf8_and_unknown_ids(server, mode):
     async with Client(server, mode=mode) as client:
         await train(client)
@@ -317,6 +334,29 @@ async def test_explain_with_a_stored_byte_level_tokenizer(server, mode):
             assert word["steps"][-1]["symbols"] == word["tokens"]
     assert "␣" in result["walkthrough"]
     assert "exactly one of tokenizer" in both
+
+
+async def test_byte_level_explain_uses_one_notation_explained_once(server, mode):
+    # Merges learned, steps and tokens all show readable text, with \xNN for bytes that are only part of
+    # a character (never GPT-2's byte symbols such as 'Ġ' or 'ä¸'); the first line says so, once.
+    corpus = "中文 中文字 字 low lower 中文\nlowest low"
+    async with Client(server, mode=mode) as client:
+        result = await call(client, "explain", {"text": "lowest 中文字", "train_on": corpus, "mode": "byte_level",
+                                                "num_merges": 8})
+    text = result["walkthrough"]
+    lines = text.splitlines()
+    assert "\\xNN" in lines[0] and text.count("\\xNN") == 1
+    assert text.index("\\xNN") < text.index("\\xe4")
+    gpt2_symbols = {symbol for byte, symbol in enumerate(BYTE_TO_SYMBOL) if symbol != chr(byte) or byte > 127}
+    assert not gpt2_symbols & set(text.replace("中", "").replace("文", "").replace("字", "")), text
+    # A merge reads the same in the list of learned merges and in the word's steps.
+    learned = {line.split(":")[0].strip(): line.split(": ", 1)[1] for line in lines if line.startswith("  #")}
+    steps = [line for line in lines if line.startswith("  merge #")]
+    assert steps
+    for line in steps:
+        rank, rule = line.removeprefix("  merge ").split(" (", 1)
+        assert learned[rank] == rule.split("):")[0], (learned[rank], line)
+    assert learned["#5"] == "␣ + low -> ␣low" and learned["#3"] == "\\xe4 + \\xb8\\xad -> 中"
 
 
 # --- listing and deleting -----------------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""How tokens and symbols are shown to people: one notation on every screen.
+
+A vocabulary stores byte-level tokens in GPT-2's byte symbols (``Ġthe`` is
+`` the``, ``ä¸Ń`` is ``中``; see :mod:`bpe_core.byte_symbols`): exact and
+printable, but not readable.  People see the text the bytes spell instead,
+and where a token holds only part of a character's UTF-8 bytes, those
+bytes as ``\\xNN``:
+
+>>> from bpe_core import train
+>>> tok = train("中文 中国 low lower", vocab_size=262)
+>>> [symbol_text(tok, s) for s in ("Ġlow", "ä¸", "Ń")]
+[' low', '\\\\xe4\\\\xb8', '\\\\xad']
+
+A row of symbols (a word being merged) is joined by two spaces, so a space
+inside a symbol shows as ``␣`` and a newline as ``\\n``:
+
+>>> row([" low", "er", "\\n"])
+'␣low  er  \\\\n'
+
+Classic symbols are text already and keep their ``</w>`` (the textbook
+shows it).  :data:`NOTATION` says all this in one sentence per mode, for
+the top of a screen that uses it.
+"""
+
+from __future__ import annotations
+
+from .byte_symbols import SYMBOL_TO_BYTE
+
+#: What the notation means, said once at the top of a walkthrough.
+NOTATION = {
+    "classic": "Classic BPE: each word is spelled as characters plus '</w>' (end of word); merges are applied "
+               "in the order they were learned.",
+    "byte_level": "Byte-level BPE: each word (spaces included, shown as '␣') is spelled as UTF-8 bytes; a "
+                  "character of several bytes starts as several symbols. Symbols show the text their bytes "
+                  "spell, and bytes that are only part of a character as \\xNN (for example '中' is "
+                  "\\xe4 \\xb8 \\xad until merges join them). The merge with the lowest rank present is "
+                  "applied first.",
+}
+
+#: The same, short, for a list of byte-level tokens.
+BYTES_NOTE = "shown as text: '␣' is a space, \\xNN one byte of a character split between tokens"
+
+# Whitespace that would break a line or a column, and in a row of symbols a space too.
+_ESCAPED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+_QUOTED = str.maketrans(_ESCAPED)
+_VISIBLE = str.maketrans(_ESCAPED | {" ": "␣"})
+
+
+def readable_bytes(data: bytes) -> str:
+    """Bytes as text; bytes that are not (complete) UTF-8 show as ``\\xNN``.
+
+    >>> readable_bytes("中".encode()[:2])
+    '\\\\xe4\\\\xb8'
+    """
+    return data.decode("utf-8", errors="backslashreplace")
+
+
+def symbol_text(tokenizer, symbol: str) -> str:
+    """A stored symbol or token (``'Ġlow'``, ``'est</w>'``) as people read it."""
+    if tokenizer.mode == "classic" or symbol in tokenizer.special_tokens:
+        return symbol
+    try:
+        return readable_bytes(bytes(SYMBOL_TO_BYTE[s] for s in symbol))
+    except KeyError:  # not spelled in byte symbols (cannot happen in a trained vocabulary)
+        return symbol
+
+
+def visible(text: str) -> str:
+    """``text`` with spaces as ``␣`` and line breaks and tabs escaped, for a row of symbols."""
+    return text.translate(_VISIBLE)
+
+
+def quoted(text: str) -> str:
+    r"""``text`` in double quotes, on one line, for a column of a table (no JSON escaping: ``\xNN`` stays as is).
+
+    >>> print(quoted(" hi\n"), quoted("\\xe4"))
+    " hi\n" "\xe4"
+    """
+    return '"' + text.translate(_QUOTED) + '"'
+
+
+def row(symbols: list[str]) -> str:
+    """Readable symbols side by side (see the module's example)."""
+    return "  ".join(visible(symbol) for symbol in symbols)
