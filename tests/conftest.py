@@ -57,6 +57,7 @@ def pytest_runtest_logreport(report):
         _shared_outcomes[report.nodeid] = "skipped" if report.skipped else report.outcome
 
 
+@pytest.hookimpl(trylast=True)  # after the durations, next to the skip reasons
 def pytest_terminal_summary(terminalreporter):
     if not _shared_outcomes:
         return
