@@ -1,47 +1,77 @@
-"""Shared helpers for the engine tests: corpus slices and the two oracles.
+"""Shared helpers for the tests: the two oracles, protocol eras, and the shared-corpora marker.
 
-The corpora live outside the repository (``../shared/corpora`` from the repo
-root, where CI also puts them) and are read at test time, a slice at a time;
-they are never copied into the project.  ``tokenizers`` and ``tiktoken`` are
-test oracles only: ``bpe_core`` never imports them.
+The test corpora (English, Chinese, code) come from ``corpus_text``: built
+from the standard library or shipped in ``tests/corpora``, so a fresh clone
+runs every parity test.  Tests marked ``@pytest.mark.shared_corpora`` also
+read the larger corpora in ``../shared/corpora`` (or ``$BPE_TEST_SHARED_CORPORA``);
+they are skipped when those are absent, and the run's closing summary lists
+them with what became of each.  ``tokenizers`` and ``tiktoken`` are test
+oracles only: ``bpe_core`` never imports them.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
-CORPUS_FILES = {"en": "en_pydocs.txt", "zh": "zh_kernel_docs.txt", "code": "code_cpython.txt"}
+from corpus_text import SHARED_CORPORA_ENV, SHARED_FILES, missing_shared_corpora, shared_corpora_dir
 
 # How Hugging Face feeds text to a trainer: lines, each keeping its "\n".
 LINES = re.compile(r"[^\n]*\n|[^\n]+")
 
 
-@lru_cache(maxsize=None)
-def _read_prefix(name: str, size: int) -> str | None:
-    path = CORPORA / CORPUS_FILES[name]
-    if not path.is_file():
-        return None
-    with open(path, "rb") as handle:
-        data = handle.read(size)
-    cut = data.rfind(b"\n") + 1  # whole lines only, so no character is cut in two
-    return data[: cut or len(data)].decode("utf-8")
+# --- the shared corpora: a marker, a skip, a closing summary --------------------
+
+SHARED_MARKER = "shared_corpora"
+#: nodeid -> outcome of every test marked shared_corpora, in the order they ran.
+_shared_outcomes: dict[str, str] = {}
 
 
-def corpus_slice(name: str, size: int) -> str:
-    """The first ``size`` bytes (whole lines) of a shared corpus, or skip the test."""
-    text = _read_prefix(name, size)
-    if text is None:
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        f"{SHARED_MARKER}(*names): an extended test that reads the large shared corpora "
+        f"({', '.join(SHARED_FILES)}; all if none named) from ../shared/corpora or ${SHARED_CORPORA_ENV}; "
+        "skipped when they are absent",
+    )
+
+
+def pytest_runtest_setup(item):
+    marker = item.get_closest_marker(SHARED_MARKER)
+    if marker is None:
+        return
+    missing = missing_shared_corpora(marker.args or tuple(SHARED_FILES))
+    if missing:
         pytest.skip(
-            f"corpus {CORPUS_FILES[name]} not found in {CORPORA}: these tests need the shared corpora "
-            "next to the repository (../shared/corpora), as CI provides them"
+            f"extended test: needs the shared corpora, {', '.join(str(p) for p in missing)} not found; "
+            f"put them in ../shared/corpora or set {SHARED_CORPORA_ENV} to their directory"
         )
-    return text
+
+
+def pytest_runtest_logreport(report):
+    if SHARED_MARKER not in report.keywords:
+        return
+    if report.when == "call" or report.outcome != "passed":
+        _shared_outcomes[report.nodeid] = "skipped" if report.skipped else report.outcome
+
+
+@pytest.hookimpl(trylast=True)  # after the durations, next to the skip reasons
+def pytest_terminal_summary(terminalreporter):
+    if not _shared_outcomes:
+        return
+    ran = sum(outcome != "skipped" for outcome in _shared_outcomes.values())
+    terminalreporter.section(f"tests that need the shared corpora ({shared_corpora_dir()})")
+    terminalreporter.write_line(
+        f"{ran} of {len(_shared_outcomes)} ran; every other test reads only the corpora built from the standard "
+        "library and tests/corpora"
+    )
+    for nodeid, outcome in _shared_outcomes.items():
+        terminalreporter.write_line(f"{outcome:8} {nodeid}")
+
+
+# --- the oracles ---------------------------------------------------------------------
 
 
 def hf_merges(document: dict) -> list[tuple[str, str]]:
@@ -73,8 +103,13 @@ def hf_byte_level_trainer(vocab_size: int, min_frequency: int, special_tokens):
 
 def hf_train_text(text: str, vocab_size: int, min_frequency: int = 0, special_tokens=()):
     """Train Hugging Face's byte-level BPE on ``text``; returns ``(merges, vocab)``."""
+    return hf_train_sequences(LINES.findall(text), vocab_size, min_frequency, special_tokens)
+
+
+def hf_train_sequences(sequences, vocab_size: int, min_frequency: int = 0, special_tokens=()):
+    """Train Hugging Face's byte-level BPE on these texts, each pre-tokenized apart."""
     tokenizer, trainer = hf_byte_level_trainer(vocab_size, min_frequency, special_tokens)
-    tokenizer.train_from_iterator(LINES.findall(text), trainer=trainer)
+    tokenizer.train_from_iterator(list(sequences), trainer=trainer)
     document = json.loads(tokenizer.to_str())
     return hf_merges(document), document["model"]["vocab"]
 

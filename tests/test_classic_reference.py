@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 import bpe_core
 from bpe_core import BPEError
+from conftest import first_difference
+from corpus_text import corpus_slice
 
 # --- the reference, written naively -------------------------------------------
 
@@ -96,6 +98,15 @@ def test_stops_when_no_pair_is_left():
     tok = bpe_core.train("ab ab", mode="classic", num_merges=50)
     assert tok.merges == [("a", "b"), ("ab", "</w>")]
     assert tok.training.stop_reason == "no_pairs_left"
+
+
+@pytest.mark.parametrize("name", ["en", "zh", "code"])
+def test_classic_training_equals_the_reference_on_the_test_corpora(name):
+    # Real text: thousands of distinct words, long Chinese runs between spaces, code punctuation.
+    text = corpus_slice(name, 12_000)
+    expected, _ = reference_bpe(text, 150)
+    tok = bpe_core.train(text, mode="classic", num_merges=150)
+    assert tok.merges == expected, first_difference(tok.merges, expected)
 
 
 # --- the property test ------------------------------------------------------------

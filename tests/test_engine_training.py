@@ -8,7 +8,9 @@ import pytest
 
 import bpe_core
 from bpe_core import BPEError, TrainingCancelled
-from conftest import corpus_slice, first_difference, hf_train_text
+import bpe_core.counting
+from conftest import first_difference, hf_train_text
+from corpus_text import corpus_slice, shared_corpus_slice
 
 TEXT = "low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3
 
@@ -131,9 +133,8 @@ def test_should_stop_returning_false_changes_nothing():
 # --- worker processes --------------------------------------------------------------------
 
 
-def test_two_workers_learn_what_one_learns(monkeypatch):
-    text = corpus_slice("en", 4_700_000)
-    assert len(text.encode("utf-8")) > 4 << 20, "the input must be above the parallel threshold"
+def _count_pool_sizes(monkeypatch) -> list[int]:
+    """The size of every worker pool that counts words from now on."""
     imap_calls = []
     real_imap = multiprocessing.pool.Pool.imap
 
@@ -142,6 +143,49 @@ def test_two_workers_learn_what_one_learns(monkeypatch):
         return real_imap(self, *args, **kwargs)
 
     monkeypatch.setattr(multiprocessing.pool.Pool, "imap", counting_imap)
+    return imap_calls
+
+
+def _small_parallel_threshold(monkeypatch) -> None:
+    # Workers start above 4 MiB; lower the bar (and the block size) so that the
+    # test corpora of a fresh clone go through the pool, in several blocks.
+    monkeypatch.setattr(bpe_core.counting, "PARALLEL_THRESHOLD_BYTES", 64_000)
+    monkeypatch.setattr(bpe_core.counting, "BLOCK_BYTES", 40_000)
+
+
+def test_two_workers_learn_what_one_learns_on_the_test_corpora(monkeypatch):
+    _small_parallel_threshold(monkeypatch)
+    pools = _count_pool_sizes(monkeypatch)
+    text = corpus_slice("en", 150_000) + corpus_slice("zh", 100_000) + corpus_slice("code", 150_000)
+    parallel = bpe_core.train(text, vocab_size=1500, special_tokens=["<pad>"], workers=2)
+    assert pools == [2], "workers=2 above the threshold must count in a pool of 2 processes"
+    serial = bpe_core.train(text, vocab_size=1500, special_tokens=["<pad>"], workers=1)
+    assert pools == [2], "workers=1 must not start a pool"
+    assert parallel.merges == serial.merges, first_difference(parallel.merges, serial.merges)
+    assert parallel.vocab == serial.vocab
+    assert parallel.training.words == serial.training.words
+    hf_merges, _ = hf_train_text(text, 1500, 0, ["<pad>"])
+    assert serial.merges == hf_merges, first_difference(serial.merges, hf_merges)
+
+
+def test_two_workers_on_files_of_the_test_corpora(tmp_path, monkeypatch):
+    _small_parallel_threshold(monkeypatch)
+    pools = _count_pool_sizes(monkeypatch)
+    paths = []
+    for name in ("code", "zh", "en"):
+        paths.append(tmp_path / f"{name}.txt")
+        paths[-1].write_text(corpus_slice(name, 120_000), encoding="utf-8")
+    parallel = bpe_core.train(files=paths, vocab_size=800, workers=2)
+    assert pools == [2]
+    serial = bpe_core.train("".join(p.read_text(encoding="utf-8") for p in paths), vocab_size=800, workers=1)
+    assert parallel.merges == serial.merges, first_difference(parallel.merges, serial.merges)
+
+
+@pytest.mark.shared_corpora("en")
+def test_two_workers_learn_what_one_learns(monkeypatch):
+    text = shared_corpus_slice("en", 4_700_000)
+    assert len(text.encode("utf-8")) > 4 << 20, "the input must be above the parallel threshold"
+    imap_calls = _count_pool_sizes(monkeypatch)
     parallel = bpe_core.train(text, vocab_size=1500, special_tokens=["<pad>"], workers=2)
     assert imap_calls == [2], "workers=2 on a large input must count in a pool of 2 processes"
     serial = bpe_core.train(text, vocab_size=1500, special_tokens=["<pad>"], workers=1)
@@ -155,8 +199,9 @@ def test_two_workers_learn_what_one_learns(monkeypatch):
     assert serial.merges == hf_merges, first_difference(serial.merges, hf_merges)
 
 
+@pytest.mark.shared_corpora("code")
 def test_two_workers_on_files(tmp_path):
-    text = corpus_slice("code", 4_500_000)
+    text = shared_corpus_slice("code", 4_500_000)
     path = tmp_path / "code.txt"
     path.write_text(text, encoding="utf-8")
     parallel = bpe_core.train(files=[path], vocab_size=800, workers=2)

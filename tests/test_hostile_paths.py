@@ -11,9 +11,9 @@ server keeps answering.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -58,10 +58,9 @@ def server(tmp_path, layout):
 
 
 async def tool_error(client, tool, arguments) -> str:
-    started = time.monotonic()
-    result = await client.call_tool(tool, arguments)
+    with anyio.fail_after(120):  # a generous bound: a refusal comes at once, only a hang reaches it
+        result = await client.call_tool(tool, arguments)
     assert result.is_error, f"{tool} {arguments!r:.200} was accepted: {result.structured_content!r:.300}"
-    assert time.monotonic() - started < 20
     return result.content[0].text
 
 
@@ -171,17 +170,14 @@ async def test_catastrophic_custom_pattern_is_stopped_by_the_timeout(server, mon
     # The regex module defuses the classic (a+)+$ itself; (a|a)+$ still backtracks exponentially.
     evil = "a" * 40 + "b"
     async with Client(server) as client:
-        started = time.monotonic()
+        # The message says which timeout stopped it: 2**40 backtracking steps would never end.
         message = await tool_error(client, "train_bpe", {"name": "evil", "text": evil + "\n" + TEXT,
                                                          "pattern": r"(a|a)+$|\S+", "vocab_size": 300})
-        elapsed = time.monotonic() - started
         assert "took more than 1 s" in message and "backtracks catastrophically" in message, message
-        assert elapsed < 10, elapsed
-        # The textbook example, (a+)+$, finishes at once (the regex module guards against it).
-        started = time.monotonic()
+        # The textbook example, (a+)+$, finishes within the timeout (the regex module guards against it).
         textbook = await client.call_tool("train_bpe", {"name": "textbook", "text": evil + "\n" + TEXT,
                                                         "pattern": r"(a+)+$|\S+", "vocab_size": 270})
-        assert not textbook.is_error and time.monotonic() - started < 5
+        assert not textbook.is_error, textbook.content[0].text
         # A tokenizer whose pattern only backtracks on some inputs: encoding such input is stopped too.
         trained = await client.call_tool("train_bpe", {"name": "fragile", "text": TEXT, "pattern": r"(a|a)+$|\S+",
                                                        "vocab_size": 270})
@@ -189,9 +185,8 @@ async def test_catastrophic_custom_pattern_is_stopped_by_the_timeout(server, mon
         message = await tool_error(client, "encode", {"tokenizer": "fragile", "text": evil})
         assert "backtracks catastrophically" in message
         # The server is still responsive, and the safe input still encodes.
-        started = time.monotonic()
         fine = await client.call_tool("encode", {"tokenizer": "fragile", "text": "lower newest"})
-        assert not fine.is_error and time.monotonic() - started < 2
+        assert not fine.is_error, fine.content[0].text
         await still_serving(client)
 
 

@@ -1,7 +1,7 @@
 """bpe_core.interop against the libraries themselves: tokenizers and tiktoken.
 
 Every round trip is checked on English prose, Chinese prose and Python code
-(slices of the shared corpora, read at test time), emoji, whitespace runs
+(slices of the test corpora, see ``corpus_text``), emoji, whitespace runs
 and special tokens.  The oracle libraries only appear here, never in
 bpe_core.
 """
@@ -24,35 +24,32 @@ from bpe_core.byte_symbols import BYTE_SYMBOLS, symbols_to_bytes  # noqa: E402
 from bpe_core.interop import detect_format, export_tokenizer, import_tokenizer  # noqa: E402
 from bpe_core.interop.huggingface import to_oniguruma  # noqa: E402
 from bpe_core.pretokenize import PRESET_PATTERNS  # noqa: E402
+from corpus_text import corpus_slice  # noqa: E402
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 SPECIALS = ["<|endoftext|>", "<pad>"]
 # A custom pattern that skips whitespace: what it does not match is dropped.
 SKIPPING_PATTERN = r"\p{L}+|\p{N}|[^\s\p{L}\p{N}]+"
 PATTERNS = ["gpt2", "cl100k", "o200k", SKIPPING_PATTERN]
 
 
-def corpus_slice(name: str, start: int, length: int) -> str:
-    path = CORPORA / name
-    if not path.is_file():
-        pytest.skip(f"shared corpus {path} is missing (expected next to the repository as ../shared/corpora)")
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        return handle.read(length).decode("utf-8", errors="ignore")
+#: Bytes of each corpus the tokenizers are trained on; the samples come from past them.
+TRAINING_BYTES = {"en": 150_000, "zh": 80_000, "code": 150_000}
 
 
 @pytest.fixture(scope="module")
 def training_text() -> str:
-    return "\n".join(corpus_slice(name, 0, 150_000) for name in ("en_pydocs.txt", "zh_kernel_docs.txt", "code_cpython.txt"))
+    return "\n".join(corpus_slice(name, size) for name, size in TRAINING_BYTES.items())
 
 
 @pytest.fixture(scope="module")
 def samples() -> dict[str, str]:
     """Texts none of the tokenizers was trained on."""
+    unseen = {name: corpus_slice(name, 6_000, start=size + 10_000) for name, size in TRAINING_BYTES.items()}
+    assert all(len(text.encode("utf-8")) > 3_000 for text in unseen.values())
     return {
-        "english": corpus_slice("en_pydocs.txt", 5_000_000, 6_000),
-        "chinese": corpus_slice("zh_kernel_docs.txt", 1_000_000, 4_000),
-        "code": corpus_slice("code_cpython.txt", 5_000_000, 6_000),
+        "english": unseen["en"],
+        "chinese": unseen["zh"],
+        "code": unseen["code"],
         "emoji": "launch 🚀🚀 ok 👋🏽 família, naïve café; 0.09999999999999995 or 12345678",
         "whitespace": "  lots   of\n\n spaces\t\tand\r\nlines \n",
         "specials": "first<|endoftext|>second <pad><pad> third<|endoftext|>",

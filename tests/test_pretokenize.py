@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,32 +78,25 @@ VICTIM = "a" * 40 + "b"
 
 
 def test_textbook_nested_quantifier_does_not_hang(monkeypatch):
-    monkeypatch.setattr(pretokenize, "CUSTOM_PATTERN_TIMEOUT", 0.2)
-    started = time.perf_counter()
-    try:
-        PreTokenizer.create(r"(a+)+$").split(VICTIM)
-    except PatternError:
-        pass
-    assert time.perf_counter() - started < 5
+    # A generous timeout: the regex module answers at once, exponential backtracking would hit it.
+    monkeypatch.setattr(pretokenize, "CUSTOM_PATTERN_TIMEOUT", 30.0)
+    assert PreTokenizer.create(r"(a+)+$").split(VICTIM) == []  # no match: the pattern does not cover "b"
 
 
 def test_catastrophic_pattern_is_stopped_by_the_timeout(monkeypatch):
     monkeypatch.setattr(pretokenize, "CUSTOM_PATTERN_TIMEOUT", 0.2)
     pre = PreTokenizer.create(CATASTROPHIC)
     for run in (pre.split, lambda text: list(pre.split_with_offsets(text))):
-        started = time.perf_counter()
+        # The message names the timeout that stopped it: 2**40 backtracking steps would never end.
         with pytest.raises(PatternError, match=r"took more than 0\.2 s.*catastrophically"):
             run(VICTIM)
-        assert time.perf_counter() - started < 3
 
 
 def test_timeout_is_read_when_splitting_not_when_created(monkeypatch):
     pre = PreTokenizer.create(CATASTROPHIC)  # created under the default timeout
     monkeypatch.setattr(pretokenize, "CUSTOM_PATTERN_TIMEOUT", 0.1)
-    started = time.perf_counter()
-    with pytest.raises(PatternError, match=r"more than 0\.1 s"):
+    with pytest.raises(PatternError, match=r"more than 0\.1 s"):  # the new timeout, not the default
         pre.split(VICTIM)
-    assert time.perf_counter() - started < 1.5
 
 
 def test_catastrophic_pattern_in_training_and_encoding(monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 import bpe_core
 from bpe_core import BPEError, Tokenizer, TokenizerFileError, load_tokenizer, save_tokenizer
 from bpe_core.serialization import tokenizer_from_dict, tokenizer_to_dict
-from conftest import corpus_slice
+from corpus_text import corpus_slice
 
 SPECIALS = ["<pad>", "<|endoftext|>"]
 PROBE = "Hello, world! It's 中文 and 😀 <|endoftext|> code: def f(x):\n\treturn x  "

@@ -3,21 +3,22 @@ and cancelling the call really stops the worker and saves nothing."""
 
 from __future__ import annotations
 
+import logging
 import random
-import time
 
 import anyio
 import pytest
 from mcp import Client
 
 from server import ServerConfig, build_server
+from server.config import Limits
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
 def big_corpus(tmp_path_factory):
-    """~1.5 MB of random words: learning 60,000 merges from it takes well over ten seconds."""
+    """~1.5 MB of random words: hundreds of thousands of merges to learn, far more than a test waits for."""
     root = tmp_path_factory.mktemp("big")
     rng = random.Random(7)
     letters = "abcdefghijklmnopqrstuvwxyz"
@@ -27,8 +28,14 @@ def big_corpus(tmp_path_factory):
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_cancelled_training_stops_the_worker_and_other_calls_stay_fast(tmp_path, big_corpus, mode):
-    server = build_server(ServerConfig(data_dir=tmp_path / "data", roots=(big_corpus,)))
+async def test_cancelled_training_stops_the_worker_and_other_calls_are_answered_meanwhile(
+    tmp_path, big_corpus, mode, caplog
+):
+    # A million tokens: a training that runs until it is cancelled (about 20,000
+    # merges a second here), so every check below happens while it runs.
+    limits = Limits(max_vocab_size=1_000_000)
+    server = build_server(ServerConfig(data_dir=tmp_path / "data", roots=(big_corpus,), limits=limits))
+    caplog.set_level(logging.INFO, logger="server.service")
     service = server.service
     merging = anyio.Event()
     seen_progress = []
@@ -46,41 +53,40 @@ async def test_cancelled_training_stops_the_worker_and_other_calls_stay_fast(tmp
         async def long_training(scope: anyio.CancelScope) -> None:
             with scope:
                 outcome["result"] = await client.call_tool(
-                    "train_bpe", {"name": "big", "paths": ["random.txt"], "vocab_size": 60_000},
+                    "train_bpe", {"name": "big", "paths": ["random.txt"], "vocab_size": 1_000_000},
                     progress_callback=on_progress,
                 )
 
         async with anyio.create_task_group() as group:
             scope = anyio.CancelScope()
             group.start_soon(long_training, scope)
-            with anyio.fail_after(30):
+            with anyio.fail_after(60):
                 await merging.wait()
             assert service.trainings_running == ["big"]
 
-            # The event loop is free: quick calls are answered within a second.
+            # The event loop is free: quick calls are answered while the training runs.
             for tool, arguments in [
                 ("list_tokenizers", {}),
                 ("encode", {"tokenizer": "small", "text": "hello world"}),
                 ("inspect_vocab", {"tokenizer": "small"}),
             ]:
-                started = time.monotonic()
-                result = await client.call_tool(tool, arguments)
+                with anyio.fail_after(60):
+                    result = await client.call_tool(tool, arguments)
                 assert not result.is_error, result.content[0].text
-                assert time.monotonic() - started < 1.0, f"{tool} waited for the training"
+                assert service.trainings_running == ["big"] and "result" not in outcome, f"{tool} waited for the training"
 
             # The same name cannot be trained twice at once.
             clash = await client.call_tool("train_bpe", {"name": "big", "text": "x y", "vocab_size": 257})
             assert clash.is_error and "already in progress" in clash.content[0].text
 
-            cancelled_at = time.monotonic()
             scope.cancel()
 
-        # The worker thread notices the cancellation and stops training.
-        with anyio.fail_after(5):
+        # The worker thread notices the cancellation and stops training (it
+        # would otherwise run for minutes), saving nothing.
+        with anyio.fail_after(60):
             while service.trainings_running:
                 await anyio.sleep(0.02)
-        stopped_after = time.monotonic() - cancelled_at
-        assert stopped_after < 3.0
+        assert "training 'big' was cancelled; nothing saved" in caplog.messages
         if "result" in outcome:  # the in-process dispatcher may still deliver the handler's answer
             assert outcome["result"].is_error and "cancelled" in outcome["result"].content[0].text
         assert seen_progress == sorted(seen_progress) and seen_progress[-1] < 100

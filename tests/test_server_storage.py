@@ -140,13 +140,14 @@ def test_unwritable_data_directory_is_a_clear_error(tmp_path, tokenizer):
 
 _WORKER = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     from pathlib import Path
     from bpe_core import train
     from server.storage import TokenizerStore, TokenizerExists, StoreError
     data, go, role, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
     store = TokenizerStore(data)
     tokenizers = [train("hello world, hello tokens " * 10, vocab_size=v) for v in (262, 266, 270)]
+    (go.parent / f"ready-{role}-{os.getpid()}").touch()  # set up: the test gives the start signal
     while not go.exists():
         time.sleep(0.005)
     if role == "create":
@@ -180,6 +181,18 @@ def _start(tmp_path: Path, role: str, name: str) -> subprocess.Popen:
     )
 
 
+def _start_together(tmp_path: Path, processes) -> None:
+    """Wait until every worker is ready (a ready file each), then let them all go at once."""
+    deadline = time.monotonic() + 120  # generous: only a broken worker makes the test wait this long
+    while len(list(tmp_path.glob("ready-*"))) < len(processes):
+        for process in processes:
+            if process.poll() is not None:
+                raise AssertionError(f"a worker exited before it was ready: {process.communicate()[1]}")
+        assert time.monotonic() < deadline, "the workers did not get ready"
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
+
+
 def _finish(processes) -> list[str]:
     outputs = []
     for process in processes:
@@ -191,8 +204,7 @@ def _finish(processes) -> list[str]:
 
 def test_two_processes_creating_one_name_never_both_succeed(tmp_path):
     processes = [_start(tmp_path, "create", "same") for _ in range(4)]
-    time.sleep(0.5)
-    (tmp_path / "go").touch()
+    _start_together(tmp_path, processes)
     outputs = _finish(processes)
     assert sorted(outputs) == ["exists", "exists", "exists", "saved"]
     assert TokenizerStore(tmp_path / "data").load("same").tokenizer.vocab_size == 262
@@ -201,8 +213,7 @@ def test_two_processes_creating_one_name_never_both_succeed(tmp_path):
 def test_readers_never_see_half_a_file_while_another_process_overwrites(tmp_path):
     processes = [_start(tmp_path, "overwrite", "busy"), _start(tmp_path, "read", "busy"),
                  _start(tmp_path, "read", "busy")]
-    time.sleep(0.5)
-    (tmp_path / "go").touch()
+    _start_together(tmp_path, processes)
     writer, *readers = _finish(processes)
     assert writer == "done"
     for output in readers:
