@@ -19,7 +19,7 @@ this module renders
 >>> tok = train("low lower lowest " * 20, vocab_size=262)
 >>> view = segment(tok, "mine", "low lowest\\n")
 >>> print(plain([view]), end="")
-mine: 5 tokens, 11 characters
+mine: 4 tokens, 11 characters
 low|␣lowe|st|↵
 
 Whitespace glyphs follow :mod:`bpe_core.display` (``␣`` is a space); a line
