@@ -4,6 +4,7 @@
 
     python -m bpe_core train corpus.txt --vocab-size 5000 -o tok.json
     python -m bpe_core encode tok.json "Hello world" --tokens
+    python -m bpe_core encode tok.json "Hello world" --show --html tokens.html
     python -m bpe_core encode tok.json "Hello world" | python -m bpe_core decode tok.json
     python -m bpe_core inspect tok.json
     python -m bpe_core explain tok.json "lowest"
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from . import __version__, display
+from . import __version__, display, token_view
 from .counting import PARALLEL_THRESHOLD_BYTES, available_cores, check_corpus_files
 from .errors import BPEError, SpecialTokenError, TrainingCancelled
 from .interop import FORMATS, export_tokenizer, import_tokenizer
@@ -195,13 +196,13 @@ def _special_token_error_in_flags(error: SpecialTokenError) -> str:
     return f"{error} (on the command line: --allow-special TOKEN, --allow-all-special or --special-as-text)"
 
 
-def _check_output(path: str) -> None:
+def _check_output(path: str, flag: str = "-o") -> None:
     """Fail before the work, not after it, if the result could not be saved."""
     output = Path(path)
     if output.is_dir():
-        raise BPEError(f"-o {path} is a directory; give a file name")
+        raise BPEError(f"{flag} {path} is a directory; give a file name")
     if not output.resolve().parent.is_dir():
-        raise BPEError(f"-o {path}: the directory {output.parent} does not exist")
+        raise BPEError(f"{flag} {path}: the directory {output.parent} does not exist")
 
 
 def cmd_train(args) -> int:
@@ -244,6 +245,17 @@ def cmd_encode(args) -> int:
     tokenizer = _load(args)
     text = _read_text(args)
     policy = _special_policy(args)
+    if args.html is not None:
+        _check_output(args.html, "--html")
+    if args.show or args.html is not None:
+        view = token_view.segment(tokenizer, Path(args.tokenizer).name, text, **policy)
+        if args.html is not None:
+            token_view.write_html(args.html, token_view.render_html([view], title=f"Tokens of {view.tokenizer}"))
+            print(f"wrote {args.html}", file=sys.stderr)  # stdout stays the ids (or the view) for pipes
+        if args.show:
+            render = token_view.render_ansi if token_view.use_colour(sys.stdout) else token_view.plain
+            sys.stdout.write(render([view]))
+            return 0
     if args.tokens:
         tokens = tokenizer.encode_tokens(text, **policy)
         if args.json:
@@ -434,9 +446,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     encode_parser = commands.add_parser("encode", parents=[loading, text_input], help="text to token ids",
                                         description="Encode text and print its token ids.",
-                                        epilog="example: python -m bpe_core encode tok.json 'Hello world' --tokens")
+                                        epilog="examples: python -m bpe_core encode tok.json 'Hello world' --tokens\n"
+                                               "          python -m bpe_core encode tok.json 'Hello 世界' --show "
+                                               "--html tokens.html",
+                                        formatter_class=argparse.RawDescriptionHelpFormatter)
     encode_parser.add_argument("--tokens", action="store_true", help="a table of tokens with character offsets")
     encode_parser.add_argument("--json", action="store_true", help="print JSON")
+    encode_parser.add_argument("--show", action="store_true",
+                               help="show the text with token boundaries: coloured on a terminal, '|' dividers "
+                                    "elsewhere or with NO_COLOR set")
+    encode_parser.add_argument("--html", metavar="FILE",
+                               help="also write the token view as a self-contained HTML page (the MCP App's view)")
     specials = encode_parser.add_mutually_exclusive_group()
     specials.add_argument("--allow-special", action="append", metavar="TOKEN",
                           help="encode this special token's text as the special token (repeatable)")

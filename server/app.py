@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from bpe_core import BPEError, TrainingCancelled, interop
 
-from . import argument_errors, auth, prompts
+from . import argument_errors, auth, prompts, token_view_app
 from . import schemas as s
 from .config import LimitExceeded, ServerConfig
 from .files import FileAccessError, paths_from_root_uris
@@ -64,12 +64,13 @@ def build_server(config: ServerConfig) -> MCPServer:
     """The MCP server for ``config`` (register nothing global; safe to build several)."""
     service = BPEService(config)
     server = _ArgumentCheckingServer(SERVER_NAME, title="BPE tokenizers", instructions=INSTRUCTIONS,
-                                     version=_version(), **auth.server_options(config.auth_token))
+                                     version=_version(), extensions=[token_view_app.extension()],
+                                     **auth.server_options(config.auth_token))
     server.service = service  # tests reach the store and running trainings through it
 
     client_roots = _roots_resolvers(config)
 
-    def add(name, input_model, output_model, handler, *, description, annotations, roots=None):
+    def add(name, input_model, output_model, handler, *, description, annotations, roots=None, meta=None):
         server.argument_names[name] = list(input_model.model_fields)
         server.add_tool(
             _tool_function(name, input_model, output_model, handler, roots),
@@ -77,6 +78,7 @@ def build_server(config: ServerConfig) -> MCPServer:
             title=annotations.title,
             description=description,
             annotations=annotations,
+            meta=meta,
         )
 
     # --- tools ---------------------------------------------------------------------
@@ -114,7 +116,8 @@ def build_server(config: ServerConfig) -> MCPServer:
         "encode",
         s.EncodeInput,
         s.EncodeResult,
-        lambda args, ctx, roots: service.encode(args),
+        lambda args, ctx, roots: token_view_app.with_readable_tokens(service.encode(args)),
+        meta=token_view_app.TOOL_META,
         description=(
             "Turn text into token ids with a stored tokenizer. Give `text` (one string) or `texts` (a batch). "
             "Set return_tokens / return_offsets to see each token's readable text and character span. For "

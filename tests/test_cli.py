@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -239,3 +240,70 @@ def test_train_reports_problems_in_the_order_a_person_fixes_them(tmp_path):
     assert first_error("corpus.txt", "-o", "x.json") == (
         "error: give --vocab-size (the final vocabulary size) or --num-merges (how many merges to learn)\n")
     assert not (tmp_path / "x.json").exists()
+
+
+def run_in_terminal(*args: str, env: dict | None = None) -> str:
+    """``python -m bpe_core ARGS`` with a pseudo-terminal as stdout (what a person at a shell sees)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "bpe_core", *map(str, args)], stdout=follower,
+                                   stderr=subprocess.PIPE, cwd=REPO, env={**os.environ, **(env or {})})
+        os.close(follower)
+        output = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+        assert process.wait(timeout=120) == 0, process.stderr.read()
+        process.stderr.close()
+    finally:
+        os.close(leader)
+    return output.decode("utf-8").replace("\r\n", "\n")
+
+
+def test_encode_show_divides_tokens_without_escape_codes_off_a_terminal(tokenizer_path):
+    tokenizer = load_tokenizer(tokenizer_path)
+    text = "the newest 中文\n\tdef"
+    shown = run("encode", tokenizer_path, text, "--show").stdout
+    assert "\x1b" not in shown
+    heading, body = shown.split("\n", 1)
+    tokens = tokenizer.encode_tokens(text)
+    assert heading == f"tok.json: {len(tokens)} tokens, {len(text)} characters"
+    assert body.rstrip("\n").split("|") == [t.text.replace(" ", "␣").replace("\n", "↵\n").replace("\t", "→")
+                                            for t in tokens]
+
+
+def test_encode_show_colours_a_terminal_unless_no_color(tokenizer_path):
+    text = "the newest 中文 def"
+    coloured = run_in_terminal("encode", tokenizer_path, text, "--show", env={"TERM": "xterm-256color"})
+    tokens = load_tokenizer(tokenizer_path).encode_tokens(text)
+    backgrounds = re.findall(r"\x1b\[48;5;(\d+)m", coloured)
+    assert len(backgrounds) == len(tokens) and "|" not in coloured.split("\n", 1)[1]
+    assert all(a != b for a, b in zip(backgrounds, backgrounds[1:]))  # neighbours always differ
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured).split("\n")[1].replace("␣", " ") == text
+    plain = run_in_terminal("encode", tokenizer_path, text, "--show", env={"NO_COLOR": "1"})
+    assert "\x1b" not in plain and plain.count("|") == len(tokens) - 1
+
+
+def test_encode_html_writes_the_page_and_keeps_stdout(tokenizer_path, tmp_path):
+    text = "the newest 中文 😀"
+    page_path = tmp_path / "view.html"
+    result = run("encode", tokenizer_path, text, "--html", page_path)
+    tokenizer = load_tokenizer(tokenizer_path)
+    assert result.stdout.split() == [str(i) for i in tokenizer.encode(text)]  # the ids, as without --html
+    assert result.stderr == f"wrote {page_path}\n"
+    page = page_path.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S)[1])
+    (segmentation,) = data["segmentations"]
+    assert [t["id"] for t in segmentation["tokens"]] == tokenizer.encode(text)
+    assert "".join(t["text"] for t in segmentation["tokens"] if not t.get("byte_fallback")).startswith("the newest")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    missing = run("encode", tokenizer_path, text, "--html", tmp_path / "no" / "view.html", check=False)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: --html ")
+    assert "does not exist" in missing.stderr

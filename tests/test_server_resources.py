@@ -37,7 +37,8 @@ async def test_resources_and_templates_are_listed(server, mode):
     async with Client(server, mode=mode) as client:
         resources = (await client.list_resources()).resources
         templates = (await client.list_resource_templates()).resource_templates
-    assert [str(r.uri) for r in resources] == ["bpe://tokenizers"]
+    # The token view's MCP App page is listed too (tests/test_token_view_app.py reads it).
+    assert [str(r.uri) for r in resources] == ["ui://bpe/token-view.html", "bpe://tokenizers"]
     assert {t.uri_template for t in templates} == {
         "bpe://tokenizers/{name}",
         "bpe://tokenizers/{name}/tokenizer.json",
