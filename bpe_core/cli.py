@@ -312,8 +312,8 @@ def cmd_explain(args) -> int:
         print(f"{explanation.word!r} at {explanation.start}" + ("  (special token)" if explanation.special else ""))
         if not explanation.special:
             print(f"  start     {' '.join(explanation.symbols)}")
-            for step in explanation.steps:
-                print(f"  #{step.rank:<7} {step.left} + {step.right} -> {step.merged}:  {' '.join(step.symbols)}")
+            for step, symbols in zip(explanation.steps, explanation.states()):
+                print(f"  #{step.rank:<7} {step.left} + {step.right} -> {step.merged}:  {' '.join(symbols)}")
         print(f"  tokens    {' '.join(explanation.tokens)}  ids {explanation.ids}")
     return 0
 
