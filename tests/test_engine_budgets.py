@@ -14,7 +14,6 @@ import random
 import sys
 import threading
 import tracemalloc
-from contextlib import contextmanager
 
 import pytest
 
@@ -22,50 +21,14 @@ import bpe_core
 import bpe_core.tokenizer as tokenizer_module
 from bpe_core import BPEError, BudgetExceeded, PatternError, Tokenizer, TokenizerFileError, TrainingCancelled
 from bpe_core import inspection, pretokenize
-from bpe_core.byte_symbols import BYTE_TO_SYMBOL
 from bpe_core.interop import export_tokenizer, import_tokenizer
 from bpe_core.interop.tiktoken_files import MAX_TOKEN_BYTES
-
-MB = 1 << 20
-
-
-@contextmanager
-def peak_memory():
-    """Yields a dict whose ``"peak"`` is the bytes allocated at the peak of the block."""
-    result = {}
-    tracemalloc.start()
-    try:
-        yield result
-    finally:
-        result["peak"] = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-
-
-def doubling_tokenizer(doublings: int) -> Tokenizer:
-    """Byte-level, with the tokens 'a' * 2**k for k <= doublings, each the merge of two halves."""
-    vocab = {symbol: i for i, symbol in enumerate(BYTE_TO_SYMBOL)}
-    merges, token = [], "a"
-    for _ in range(doublings):
-        merges.append((token, token))
-        token += token
-        vocab[token] = len(vocab)
-    return Tokenizer(mode="byte_level", vocab=vocab, merges=merges, pattern="gpt2")
+from budget_helpers import MB, chain_tokenizer, doubling_tokenizer, peak_memory
 
 
 def letters(number: int) -> str:
     """A number spelled in letters, so that it stays one pre-tokenized word."""
     return "".join(chr(ord("a") + int(digit)) for digit in str(number))
-
-
-def chain_tokenizer(depth: int) -> Tokenizer:
-    """Byte-level, with 'a' * k for k <= depth + 1, each made by the merge (a * (k - 1), a): a deep tree."""
-    vocab = {symbol: i for i, symbol in enumerate(BYTE_TO_SYMBOL)}
-    merges, token = [], "a"
-    for _ in range(depth):
-        merges.append((token, "a"))
-        token += "a"
-        vocab[token] = len(vocab)
-    return Tokenizer(mode="byte_level", vocab=vocab, merges=merges, pattern="gpt2")
 
 
 # --- decode ------------------------------------------------------------------------
