@@ -108,14 +108,14 @@ def token_kind(tokenizer, token_id: int, origins: dict | None = None) -> TokenKi
 
 def merge_tree(
     tokenizer, token_id: int, origins: dict | None = None, *, max_nodes: int | None = None,
-    max_depth: int | None = None,
+    max_depth: int | None = None, max_chars: int | None = None,
 ) -> MergeNode:
     """How ``token_id`` is built from merges, down to base symbols.
 
     Built breadth first without recursion, so a chain of thousands of merges
-    is fine.  ``max_nodes`` / ``max_depth`` cap the tree (the nodes nearest
-    the top are kept); a merged token whose parts were left out has
-    ``cut=True``.  Uncapped, a tree has fewer than two nodes per symbol of
+    is fine.  ``max_nodes`` / ``max_depth`` / ``max_chars`` (characters of
+    the tokens in the tree) cap it, keeping the nodes nearest the top; a
+    merged token whose parts were left out has ``cut=True``.  Uncapped, a tree has fewer than two nodes per symbol of
     the token (a merge's parts are strictly shorter than what it makes).
 
     >>> from bpe_core import train
@@ -127,8 +127,9 @@ def merge_tree(
     if token_id not in tokenizer.id_to_token:
         raise BPEError(f"token id {token_id!r} is not in the vocabulary")
     origins = merge_origins(tokenizer) if origins is None else origins
-    root = MergeNode(token_id, tokenizer.id_to_token[token_id])
-    level, depth, nodes = [root], 0, 1
+    names = tokenizer.id_to_token
+    root = MergeNode(token_id, names[token_id])
+    level, depth, nodes, chars = [root], 0, 1, len(root.token)
     while level:
         following = []
         for node in level:
@@ -136,13 +137,15 @@ def merge_tree(
             if origin is None:
                 continue
             node.rank = origin[0]
-            if (max_depth is not None and depth >= max_depth) or (max_nodes is not None and nodes + 2 > max_nodes):
+            parts_chars = len(names[origin[1]]) + len(names[origin[2]])
+            if ((max_depth is not None and depth >= max_depth) or (max_nodes is not None and nodes + 2 > max_nodes)
+                    or (max_chars is not None and chars + parts_chars > max_chars)):
                 node.cut = True
                 continue
-            node.left = MergeNode(origin[1], tokenizer.id_to_token[origin[1]])
-            node.right = MergeNode(origin[2], tokenizer.id_to_token[origin[2]])
+            node.left = MergeNode(origin[1], names[origin[1]])
+            node.right = MergeNode(origin[2], names[origin[2]])
             following += (node.left, node.right)
-            nodes += 2
+            nodes, chars = nodes + 2, chars + parts_chars
         level, depth = following, depth + 1
     return root
 

@@ -48,6 +48,7 @@ LEARNED_MERGES_SHOWN = 50
 #: deep nested reply cannot be serialised); merges_used lists the recipe flat.
 TREE_NODES_SHOWN = 255
 TREE_DEPTH_SHOWN = 32
+TREE_CHARS_SHOWN = 100_000
 MERGES_USED_SHOWN = 5_000
 MERGES_USED_CHARS = 1_000_000
 #: explain lists the symbols after each merge for at most this many symbols in all.
@@ -293,13 +294,14 @@ class BPEService:
             # A tree can be thousands of merges deep: the nested tree (and its
             # drawing) keeps the top nodes; the flat recipe lists every merge.
             tree = inspection.merge_tree(tokenizer, token_id, origins, max_nodes=TREE_NODES_SHOWN,
-                                         max_depth=TREE_DEPTH_SHOWN)
+                                         max_depth=TREE_DEPTH_SHOWN, max_chars=TREE_CHARS_SHOWN)
             depth = inspection.merge_depth(tokenizer, token_id, origins)
             recipe = inspection.merges_building(tokenizer, token_id, origins)
             note = None
             if _tree_is_cut(tree):
-                note = (f"the tree is {depth:,} merges deep; only its top {TREE_NODES_SHOWN} nodes (at most "
-                        f"{TREE_DEPTH_SHOWN} levels) are shown, and nodes marked 'parts not drawn' stop there. "
+                note = (f"the tree is {depth:,} merges deep; only its top nodes are shown (at most "
+                        f"{TREE_NODES_SHOWN} nodes, {TREE_DEPTH_SHOWN} levels and {TREE_CHARS_SHOWN:,} characters "
+                        "of tokens), and nodes marked 'parts not drawn' stop there. "
                         "merges_used lists every merge that builds the token; inspect a part with view='token' "
                         "to see its own tree")
             view.token = s.TokenDetail(

@@ -97,3 +97,15 @@ async def test_inspect_a_token_300_merges_deep(tmp_path):
         depth, node = depth + 1, node["left"]
     assert depth == TREE_DEPTH_SHOWN and node["rank"] is not None  # cut where the note says
     assert "parts not drawn" in token["tree_text"]
+
+
+def test_inspect_a_long_token_keeps_its_tree_small(tmp_path):
+    tok = doubling_tokenizer(16)  # 'a' * 65536, built by halves: 131,071 nodes in the full tree
+    service = service_with(tmp_path, {"runs": tok})
+    with peak_memory() as memory:
+        view = service.inspect(s.InspectInput(tokenizer="runs", view="token", id=tok.vocab["a" * 2**16]))
+        reply = view.model_dump_json()
+    assert memory["peak"] < 8 * MB, memory  # the whole tree: over 2 MB of text per level, drawn recursively
+    assert len(reply) < MB, len(reply)
+    assert view.token.tree_depth == 16 and "100,000 characters of tokens" in view.token.tree_note
+    assert [rule.rank for rule in view.token.merges_used] == list(range(16))
