@@ -16,7 +16,7 @@ Modules, in the order a textbook would read them:
 * :mod:`~bpe_core.serialization` - the native JSON format
 """
 
-from .errors import BPEError, PatternError, SpecialTokenError, TokenizerFileError, TrainingCancelled
+from .errors import BPEError, BudgetExceeded, PatternError, SpecialTokenError, TokenizerFileError, TrainingCancelled
 from .pretokenize import PRESET_PATTERNS
 from .serialization import load_tokenizer, save_tokenizer
 from .tokenizer import BatchEncoding, MergeStep, Token, Tokenizer, TrainingReport, WordExplanation
@@ -25,6 +25,7 @@ from .training import train
 __all__ = [
     "BPEError",
     "BatchEncoding",
+    "BudgetExceeded",
     "MergeStep",
     "PRESET_PATTERNS",
     "PatternError",

@@ -357,9 +357,9 @@ def cmd_explain(args) -> int:
         print(f"{explanation.word!r} at {explanation.start}" + ("  (special token)" if explanation.special else ""))
         if not explanation.special:
             print(f"  start     {shown(explanation.symbols)}")
-            for step in explanation.steps:
+            for step, symbols in zip(explanation.steps, explanation.states()):
                 print(f"  #{step.rank:<7} {shown([step.left])} + {shown([step.right])} -> {shown([step.merged])}:  "
-                      f"{shown(step.symbols)}")
+                      f"{shown(symbols)}")
         print(f"  tokens    {shown(explanation.tokens)}  ids {explanation.ids}")
     return 0
 

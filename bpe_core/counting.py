@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .errors import BPEError, TrainingCancelled
-from .pretokenize import PreTokenizer, SpecialTokenSplitter
+from .pretokenize import PreTokenizer, SpecialTokenSplitter, pattern_budget_error
 
 #: Bytes of corpus handed to the pre-tokenizer at a time.
 BLOCK_BYTES = 1 << 20
@@ -93,8 +93,11 @@ def count_words(
     done_bytes = 0
     total_words = 0
     last_report = 0.0
+    # A custom pattern gets one time budget for the whole corpus; it is
+    # spent line by line here, or block by block in the workers.
+    budget = pre_tokenizer.budget(total_bytes, should_stop)
 
-    def absorb(block_counts: dict[str, int], block_bytes: int) -> None:
+    def absorb(block_counts: dict[str, int], block_bytes: int, pattern_seconds: float = 0.0) -> None:
         nonlocal done_bytes, total_words, last_report
         get = counts.get
         for word, n in block_counts.items():
@@ -103,6 +106,10 @@ def count_words(
         done_bytes += block_bytes
         if should_stop is not None and should_stop():
             raise TrainingCancelled("training was cancelled while counting words")
+        if budget is not None and pattern_seconds:
+            budget.left -= pattern_seconds
+            if budget.left < 0:
+                raise pattern_budget_error(pre_tokenizer.pattern, budget.seconds)
         now = time.monotonic()
         if on_progress is not None and now - last_report > 0.1:
             last_report = now
@@ -114,15 +121,15 @@ def count_words(
             workers, initializer=_init_worker, initargs=(pre_tokenizer.pattern, specials)
         ) as pool:
             try:
-                for block_counts, block_bytes in pool.imap(_count_block_in_worker, blocks):
-                    absorb(block_counts, block_bytes)
+                for block_counts, block_bytes, pattern_seconds in pool.imap(_count_block_in_worker, blocks):
+                    absorb(block_counts, block_bytes, pattern_seconds)
             except BaseException:
                 pool.terminate()
                 raise
     else:
         splitter = SpecialTokenSplitter(specials)
         for block in blocks:
-            absorb(*_count_block(block, pre_tokenizer, splitter))
+            absorb(*_count_block(block, pre_tokenizer, splitter, budget))
     if on_progress is not None:
         on_progress("counting", done_bytes, done_bytes)
     return WordCounts(counts, done_bytes, total_words)
@@ -185,17 +192,18 @@ def _decode(data: bytes, path: Path, offset: int) -> str:
         ) from None
 
 
-def _count_block(block: str, pre_tokenizer: PreTokenizer, splitter: SpecialTokenSplitter):
+def _count_block(block: str, pre_tokenizer: PreTokenizer, splitter: SpecialTokenSplitter, budget=None):
+    """``(word counts, bytes)`` of one block; a custom pattern spends from ``budget``."""
     words: list[str] = []
     split = pre_tokenizer.split
     if not splitter.special_tokens:
         for line in _LINE.findall(block):
-            words += split(line)
+            words += split(line, budget)
     else:
         for line in _LINE.findall(block):
             for segment, is_special in splitter.split(line):
                 if not is_special:
-                    words += split(segment)
+                    words += split(segment, budget)
     # Counter keeps first-seen order, which classic BPE's tie rule needs.
     return dict(Counter(words)), len(block.encode("utf-8", "surrogatepass"))
 
@@ -214,5 +222,12 @@ def _init_worker(pattern: str | None, specials: list[str]) -> None:
 
 
 def _count_block_in_worker(block: str):
+    """``(word counts, bytes, seconds a custom pattern spent)``: the parent
+    charges the seconds to the call's budget, and a block can never spend
+    more than a budget of its own size (so cancellation, checked by the
+    parent between blocks, is never long in coming)."""
     assert _worker_state is not None, "worker used before _init_worker"
-    return _count_block(block, *_worker_state)
+    pre_tokenizer, splitter = _worker_state
+    budget = pre_tokenizer.budget(len(block))
+    block_counts, block_bytes = _count_block(block, pre_tokenizer, splitter, budget)
+    return block_counts, block_bytes, (budget.seconds - budget.left) if budget is not None else 0.0

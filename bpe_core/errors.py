@@ -43,6 +43,23 @@ class TokenizerFileError(BPEError):
     """A saved tokenizer file is corrupt, truncated, foreign or unsupported."""
 
 
+class BudgetExceeded(BPEError):
+    """A request would need more than a stated budget (bytes, tokens, steps).
+
+    Raised *before* the work, where it can be.  ``parameter`` names the
+    argument that set the budget (``max_bytes``, ``max_vocab_size``), so a
+    caller that derived it from its own setting (the server's flags) can say
+    which setting to raise.
+
+    >>> str(BudgetExceeded("the decoded text is 10 bytes, over the limit of 4", "max_bytes"))
+    'the decoded text is 10 bytes, over the limit of 4'
+    """
+
+    def __init__(self, message: str, parameter: str):
+        super().__init__(message)
+        self.parameter = parameter
+
+
 class TrainingCancelled(Exception):
     """Training was stopped on request; nothing was produced.
 

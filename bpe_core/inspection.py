@@ -39,13 +39,18 @@ SEARCH_TIMEOUT = 2.0
 
 @dataclass
 class MergeNode:
-    """One token in a merge tree; ``left``/``right`` are absent for base symbols."""
+    """One token in a merge tree; ``left``/``right`` are absent for base symbols.
+
+    ``cut`` marks a merged token whose parts were left out to keep the tree
+    within a size cap (see :func:`merge_tree`).
+    """
 
     id: int
     token: str
     rank: int | None = None  # the merge that made this token
     left: "MergeNode | None" = None
     right: "MergeNode | None" = None
+    cut: bool = False
 
 
 def token_text(tokenizer, token_id: int) -> str:
@@ -101,40 +106,125 @@ def token_kind(tokenizer, token_id: int, origins: dict | None = None) -> TokenKi
     return "byte" if tokenizer.mode == "byte_level" else "character"
 
 
-def merge_tree(tokenizer, token_id: int, origins: dict | None = None) -> MergeNode:
-    """How ``token_id`` is built from merges, down to base symbols."""
+def merge_tree(
+    tokenizer, token_id: int, origins: dict | None = None, *, max_nodes: int | None = None,
+    max_depth: int | None = None, max_chars: int | None = None,
+) -> MergeNode:
+    """How ``token_id`` is built from merges, down to base symbols.
+
+    Built breadth first without recursion, so a chain of thousands of merges
+    is fine.  ``max_nodes`` / ``max_depth`` / ``max_chars`` (characters of
+    the tokens in the tree) cap it, keeping the nodes nearest the top; a
+    merged token whose parts were left out has ``cut=True``.  Uncapped, a tree has fewer than two nodes per symbol of
+    the token (a merge's parts are strictly shorter than what it makes).
+
+    >>> from bpe_core import train
+    >>> tok = train("aaaa aaaa", vocab_size=258)
+    >>> top = merge_tree(tok, tok.vocab["aaaa"], max_depth=1)
+    >>> top.left.token, top.left.cut, top.left.left
+    ('aa', True, None)
+    """
     if token_id not in tokenizer.id_to_token:
         raise BPEError(f"token id {token_id!r} is not in the vocabulary")
     origins = merge_origins(tokenizer) if origins is None else origins
-
-    def build(node_id: int, depth: int) -> MergeNode:
-        node = MergeNode(node_id, tokenizer.id_to_token[node_id])
-        origin = origins.get(node_id)
-        # A merge's parts always come from strictly earlier merges in a
-        # trained vocabulary; the depth guard protects against a cyclic import.
-        if origin is not None and depth < 1000:
+    names = tokenizer.id_to_token
+    root = MergeNode(token_id, names[token_id])
+    level, depth, nodes, chars = [root], 0, 1, len(root.token)
+    while level:
+        following = []
+        for node in level:
+            origin = origins.get(node.id)
+            if origin is None:
+                continue
             node.rank = origin[0]
-            node.left = build(origin[1], depth + 1)
-            node.right = build(origin[2], depth + 1)
-        return node
+            parts_chars = len(names[origin[1]]) + len(names[origin[2]])
+            if ((max_depth is not None and depth >= max_depth) or (max_nodes is not None and nodes + 2 > max_nodes)
+                    or (max_chars is not None and chars + parts_chars > max_chars)):
+                node.cut = True
+                continue
+            node.left = MergeNode(origin[1], names[origin[1]])
+            node.right = MergeNode(origin[2], names[origin[2]])
+            following += (node.left, node.right)
+            nodes, chars = nodes + 2, chars + parts_chars
+        level, depth = following, depth + 1
+    return root
 
-    return build(token_id, 0)
+
+def merges_building(tokenizer, token_id: int, origins: dict | None = None) -> list[int]:
+    """The ranks of every merge in ``token_id``'s tree, each once, in order:
+    the token's recipe as a flat list (its length is bounded by the merges,
+    however deep or repetitive the tree).
+
+    >>> from bpe_core import train
+    >>> tok = train("aaaa aaaa", vocab_size=258)
+    >>> merges_building(tok, tok.vocab["aaaa"])
+    [0, 1]
+    """
+    origins = merge_origins(tokenizer) if origins is None else origins
+    ranks, seen, pending = set(), {token_id}, [token_id]
+    while pending:
+        origin = origins.get(pending.pop())
+        if origin is not None:
+            ranks.add(origin[0])
+            for part in origin[1:]:
+                if part not in seen:
+                    seen.add(part)
+                    pending.append(part)
+    return sorted(ranks)
 
 
-def render_tree(node: MergeNode, show=None) -> str:
+def merge_depth(tokenizer, token_id: int, origins: dict | None = None) -> int:
+    """The number of merges on the longest path from ``token_id`` down to a
+    base symbol (0 for a base symbol), computed without recursion.
+
+    >>> from bpe_core import train
+    >>> tok = train("aaaa aaaa", vocab_size=258)
+    >>> merge_depth(tok, tok.vocab["aaaa"]), merge_depth(tok, tok.vocab["a"])
+    (2, 0)
+    """
+    origins = merge_origins(tokenizer) if origins is None else origins
+    depth: dict[int, int] = {}
+    pending = [token_id]
+    while pending:
+        node = pending[-1]
+        origin = origins.get(node)
+        if origin is None:
+            depth[node] = 0
+            pending.pop()
+            continue
+        parts = [part for part in origin[1:] if part not in depth]
+        if parts:  # its parts first (they are strictly shorter, so this ends)
+            pending += parts
+            continue
+        depth[node] = 1 + max(depth[origin[1]], depth[origin[2]])
+        pending.pop()
+    return depth[token_id]
+
+
+def render_tree(node: MergeNode, show=None, *, max_lines: int | None = None) -> str:
     """Draw a merge tree with box characters (for people, not machines).
 
-    ``show(node)`` labels a node (default: the token as stored).
+    ``show(node)`` labels a node (default: the token as stored).  Drawn
+    without recursion; ``max_lines`` stops the drawing with a last line
+    saying so.
     """
     show = show or (lambda n: n.token)
-    lines = [show(node) + (f"  (merge #{node.rank})" if node.rank is not None else "")]
-    children = [child for child in (node.left, node.right) if child is not None]
-    for position, child in enumerate(children):
-        last = position == len(children) - 1
-        branch, extension = ("└── ", "    ") if last else ("├── ", "│   ")
-        first, *rest = render_tree(child, show).split("\n")
-        lines.append(branch + first)
-        lines.extend(extension + line for line in rest)
+    lines: list[str] = []
+    stack = [(node, "", "")]  # (node, what precedes its line, what precedes its children's lines)
+    while stack:
+        if max_lines is not None and len(lines) >= max_lines:
+            lines.append("... (the rest of the tree is not drawn)")
+            break
+        current, lead, indent = stack.pop()
+        label = show(current)
+        if current.rank is not None:
+            label += f"  (merge #{current.rank}" + ("; parts not drawn)" if current.cut else ")")
+        lines.append(lead + label)
+        children = [child for child in (current.left, current.right) if child is not None]
+        for position in reversed(range(len(children))):
+            last = position == len(children) - 1
+            branch, extension = ("└── ", "    ") if last else ("├── ", "│   ")
+            stack.append((children[position], indent + branch, indent + extension))
     return "\n".join(lines)
 
 

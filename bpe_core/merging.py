@@ -17,8 +17,16 @@ back to a lower rank that a later merge makes possible.  That is classic
 BPE's "apply the merge list in order" (what training did to every word);
 byte-level BPE (Hugging Face, tiktoken) always takes the lowest rank present.
 
-``trace`` (a list) receives one ``(rank, new_id, symbols_after)`` per merge,
-for explanations.
+``trace`` (a list) receives one ``(rank, new_id, index)`` per merge, for
+explanations: the merge joined the symbols at ``index`` and ``index + 1``
+of the word as it stood just before.  Each entry is the change, not the
+whole word, so a trace stays linear in the word's length::
+
+    >>> trace = []
+    >>> apply_merges([1, 2, 3, 1, 2], ranks, trace=trace)
+    [11, 10]
+    >>> trace
+    [(0, 10, 0), (0, 10, 2), (1, 11, 0)]
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ def apply_merges(
         if found is not None
     ]
     heapq.heapify(candidates)
+    live = _LivePositions(length) if trace is not None else None
     floor = -1
     while candidates:
         rank, position, left, right, new_id = heapq.heappop(candidates)
@@ -73,6 +82,39 @@ def apply_merges(
             found = merge_ranks.get((new_id, current[after]))
             if found is not None:
                 heapq.heappush(candidates, (found[0], position, new_id, current[after], found[1]))
-        if trace is not None:
-            trace.append((rank, new_id, [token for token in current if token >= 0]))
+        if live is not None:
+            trace.append((rank, new_id, live.before(position)))
+            live.remove(right_position)
     return [token for token in current if token >= 0]
+
+
+class _LivePositions:
+    """Which of ``n`` positions are still live, and how many live ones come
+    before a given one, each in ``O(log n)`` (a Fenwick tree of ones).
+
+    >>> live = _LivePositions(5)
+    >>> live.remove(1)
+    >>> live.before(3)
+    2
+    """
+
+    def __init__(self, n: int):
+        tree = [0] + [1] * n
+        for i in range(1, n + 1):  # O(n) construction: each node adds itself to its parent
+            parent = i + (i & -i)
+            if parent <= n:
+                tree[parent] += tree[i]
+        self._tree = tree
+
+    def before(self, position: int) -> int:
+        tree, total, i = self._tree, 0, position
+        while i > 0:
+            total += tree[i]
+            i -= i & -i
+        return total
+
+    def remove(self, position: int) -> None:
+        tree, i, n = self._tree, position + 1, len(self._tree) - 1
+        while i <= n:
+            tree[i] -= 1
+            i += i & -i

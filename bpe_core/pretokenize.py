@@ -23,12 +23,13 @@ Special tokens are cut out *before* pre-tokenization (see
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Iterator
 
 import regex
 
-from .errors import BPEError, PatternError
+from .errors import BPEError, PatternError, TrainingCancelled
 
 #: Published pre-tokenizer patterns, by preset name.
 PRESET_PATTERNS: dict[str, str] = {
@@ -53,8 +54,11 @@ PRESET_PATTERNS: dict[str, str] = {
 #: The classic pre-tokenizer's name (not a regex: ``str.split()``).
 WHITESPACE = "whitespace"
 
-#: Seconds a custom pattern may spend on one piece of text.
+#: Seconds a custom pattern may spend in one call (an encode, a batch, the
+#: word counting of a training run), all its pieces of text together ...
 CUSTOM_PATTERN_TIMEOUT = 2.0
+#: ... plus this many seconds per million characters of the call's text.
+CUSTOM_PATTERN_SECONDS_PER_MB = 1.0
 
 _CUSTOM_PATTERN_MAX_LENGTH = 10_000
 
@@ -131,22 +135,30 @@ class PreTokenizer:
         for the published presets, which cannot backtrack badly."""
         return CUSTOM_PATTERN_TIMEOUT if self.name == "custom" else None
 
-    def split(self, text: str) -> list[str]:
-        """The words of ``text``, in order (no empty words)."""
+    def budget(self, characters: int, should_stop=None) -> "PatternBudget | None":
+        """The time budget of one call over ``characters`` of text (``None``
+        for whitespace and the presets, which need none)."""
+        if self.name != "custom":
+            return None
+        return PatternBudget(CUSTOM_PATTERN_TIMEOUT + CUSTOM_PATTERN_SECONDS_PER_MB * characters / 1e6, should_stop)
+
+    def split(self, text: str, budget: "PatternBudget | None" = None) -> list[str]:
+        """The words of ``text``, in order (no empty words).
+
+        A custom pattern spends from ``budget`` (by default, a budget for
+        this text alone); pass one budget to every split of a call.
+        """
         if self._compiled is None:
             # str.split() would accept a lone surrogate, which has no UTF-8
             # bytes: the tokenizer could neither save nor decode it.
             check_unicode(text)
             return text.split()
-        timeout = self.timeout
-        try:
-            if timeout is None:
-                return self._compiled.findall(text)
-            return [m.group(0) for m in self._compiled.finditer(text, timeout=timeout) if m.group(0)]
-        except TimeoutError:
-            raise _timeout_error(self.pattern, text, timeout) from None
+        if self.name != "custom":
+            return self._compiled.findall(text)
+        budget = budget or self.budget(len(text))
+        return [word for word, _ in budget.run(self._compiled, self.pattern, text)]
 
-    def split_with_offsets(self, text: str) -> Iterator[tuple[str, int]]:
+    def split_with_offsets(self, text: str, budget: "PatternBudget | None" = None) -> Iterator[tuple[str, int]]:
         """Yield ``(word, start)`` pairs, ``start`` a character offset into ``text``.
 
         >>> list(PreTokenizer.create("whitespace").split_with_offsets(" ab  c"))
@@ -160,13 +172,52 @@ class PreTokenizer:
                 position = start + len(word)
                 yield word, start
             return
-        timeout = self.timeout
-        try:
-            for match in self._compiled.finditer(text, timeout=timeout):
+        if self.name != "custom":
+            for match in self._compiled.finditer(text):
                 if match.end() > match.start():
                     yield match.group(0), match.start()
+            return
+        yield from (budget or self.budget(len(text))).run(self._compiled, self.pattern, text)
+
+
+class PatternBudget:
+    """The seconds a custom pattern may spend over one whole call.
+
+    Every piece of text the call splits (each line of a corpus, each
+    segment between special tokens) spends from the same budget, so a
+    pattern that is slow on every line is stopped once, not allowed two
+    seconds per line; ``should_stop()`` (a cancelled request) is asked
+    between pieces.  Only the pattern's own time is counted.
+
+    >>> budget = PatternBudget(2.0)
+    >>> budget.run(regex.compile(r"\\w+"), r"\\w+", "ab cd")
+    [('ab', 0), ('cd', 3)]
+    >>> 0 < budget.left <= 2.0
+    True
+    """
+
+    def __init__(self, seconds: float, should_stop=None):
+        self.seconds = seconds
+        self.left = seconds
+        self.should_stop = should_stop
+        self._last_check = float("-inf")  # ask at the first piece, then every 50 ms
+
+    def run(self, compiled, pattern: str, text: str) -> list[tuple[str, int]]:
+        """``(word, start)`` for every non-empty match of ``compiled`` in ``text``."""
+        started = time.monotonic()
+        if self.should_stop is not None and started - self._last_check > 0.05:
+            self._last_check = started
+            if self.should_stop():
+                raise TrainingCancelled("the call was cancelled while its text was being pre-tokenized")
+        if self.left <= 0:
+            raise _timeout_error(pattern, text, self.seconds)
+        try:
+            return [(m.group(0), m.start()) for m in compiled.finditer(text, timeout=self.left) if m.end() > m.start()]
         except TimeoutError:
-            raise _timeout_error(self.pattern, text, timeout) from None
+            self.left = 0.0
+            raise _timeout_error(pattern, text, self.seconds) from None
+        finally:
+            self.left -= time.monotonic() - started
 
 
 def check_unicode(text: str) -> None:
@@ -210,13 +261,30 @@ def _compile_custom(pattern: str):
     return compiled
 
 
-def _timeout_error(pattern: str | None, text: str, timeout: float | None) -> PatternError:
-    sample = text[:40] + ("..." if len(text) > 40 else "")
+def _timeout_error(pattern: str | None, text: str | None, seconds: float) -> PatternError:
+    where = ""
+    if text is not None:
+        sample = text[:40] + ("..." if len(text) > 40 else "")
+        where = f", and was stopped at the text {sample!r} ({len(text)} characters)"
     return PatternError(
-        f"pattern {pattern!r} took more than {timeout:g} s on the text {sample!r} "
-        f"({len(text)} characters) and was stopped; it probably backtracks catastrophically "
-        f"(nested quantifiers such as (a+)+). Simplify it or use a preset: {', '.join(sorted(PRESET_PATTERNS))}"
+        f"pattern {pattern!r} took more than {_seconds(seconds)} s (its time budget for this call: "
+        f"{CUSTOM_PATTERN_TIMEOUT:g} s plus {CUSTOM_PATTERN_SECONDS_PER_MB:g} s per million characters of text)"
+        f"{where}; it probably backtracks catastrophically (nested quantifiers such as (a+)+). "
+        f"Simplify it or use a preset: {', '.join(sorted(PRESET_PATTERNS))}"
     )
+
+
+def _seconds(value: float) -> str:
+    """
+    >>> _seconds(0.50011), _seconds(2.0), _seconds(202.34)
+    ('0.5', '2', '202.3')
+    """
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def pattern_budget_error(pattern: str | None, seconds: float) -> PatternError:
+    """The error for a call whose pieces, split elsewhere (worker processes), overspent ``seconds``."""
+    return _timeout_error(pattern, None, seconds)
 
 
 class SpecialTokenSplitter:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from itertools import chain
-from typing import Collection, Iterable, Literal
+from typing import Collection, Iterable, Iterator, Literal
 
 from .byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
 from .display import readable_bytes
-from .errors import BPEError, SpecialTokenError
+from .errors import BPEError, BudgetExceeded, SpecialTokenError
 from .merging import apply_merges
 from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter, resolve_pattern
 from .trainer import END_OF_WORD
@@ -30,7 +30,12 @@ Mode = Literal["classic", "byte_level"]
 MODES = ("byte_level", "classic")
 SpecialPolicy = Literal["all"] | Collection[str]
 
-_CACHE_LIMIT = 200_000
+#: Bytes (approximately: see :func:`_entries_bytes`) that the encode cache
+#: of one tokenizer may hold.  Sized in bytes, not entries: a long word
+#: weighs what it holds.
+_CACHE_BYTES = 32 << 20
+#: Special-token splitters kept per tokenizer (each a compiled regex).
+_SPLITTERS_KEPT = 16
 _BYTE_SYMBOL_SET = frozenset(BYTE_TO_SYMBOL)
 
 
@@ -72,18 +77,30 @@ class BatchEncoding:
 
 @dataclass
 class MergeStep:
-    """One merge applied while encoding a word."""
+    """One merge applied while encoding a word: ``left`` (the symbol at
+    ``position``) and ``right`` (the next one) became ``merged``.
+
+    A step records the change, not the whole word, so explaining a word of
+    ``n`` symbols takes memory linear in ``n``; :meth:`WordExplanation.states`
+    replays the symbols after each step for the words a person will read.
+    """
 
     rank: int
     left: str
     right: str
     merged: str
-    symbols: list[str]  # the word's symbols after this merge
+    position: int  # index of ``left`` among the word's symbols just before this merge
 
 
 @dataclass
 class WordExplanation:
-    """How one pre-tokenized word became tokens, merge by merge."""
+    """How one pre-tokenized word became tokens, merge by merge.
+
+    >>> from bpe_core import train
+    >>> tok = train("low low low lower", mode="classic", num_merges=3)
+    >>> [" ".join(symbols) for symbols in tok.explain("low")[0].states()]
+    ['lo w </w>', 'low </w>', 'low</w>']
+    """
 
     word: str
     start: int
@@ -92,6 +109,16 @@ class WordExplanation:
     tokens: list[str]
     ids: list[int]
     special: bool = False
+
+    def states(self, limit: int | None = None) -> Iterator[list[str]]:
+        """The word's symbols after each of the first ``limit`` steps (all by
+        default), replayed from the steps.  Each list is new; showing them
+        all costs the square of the word's length, so callers bound ``limit``
+        or the words they show."""
+        symbols = list(self.symbols)
+        for step in self.steps[:limit]:
+            symbols[step.position : step.position + 2] = [step.merged]
+            yield list(symbols)
 
 
 @dataclass
@@ -148,7 +175,7 @@ class Tokenizer:
         self.training = training
         self._check_and_index()
         self._splitters: dict[frozenset, SpecialTokenSplitter] = {}
-        self._cache: dict[str, list[int]] = {}
+        self._cache = _WordCache()
 
     # --- construction helpers ----------------------------------------------
 
@@ -267,12 +294,16 @@ class Tokenizer:
         ``disallowed_special`` (default: all not allowed) raise
         :class:`SpecialTokenError`; any others are encoded as plain text.
         """
+        text = _checked_text(text)
+        return self._encode(text, allowed_special, disallowed_special, self.pre_tokenizer.budget(len(text)))
+
+    def _encode(self, text: str, allowed_special, disallowed_special, budget) -> list[int]:
         ids: list[int] = []
         for segment, _start, is_special in self._segments(text, allowed_special, disallowed_special):
             if is_special:
                 ids.append(self.special_tokens[segment])
             else:
-                ids += self._encode_ordinary(segment)
+                ids += self._encode_ordinary(segment, budget)
         return ids
 
     def encode_ordinary(self, text: str) -> list[int]:
@@ -282,25 +313,34 @@ class Tokenizer:
     def count_tokens(self, text: str, **special_policy) -> int:
         return len(self.encode(text, **special_policy))
 
-    def _encode_ordinary(self, text: str) -> list[int]:
+    def _encode_ordinary(self, text: str, budget=None) -> list[int]:
         # The hot path.  Most words repeat, so BPE runs once per distinct new
         # word and everything else is set and dict operations at C speed.
-        words = self.pre_tokenizer.split(text)
-        cache = self._cache
+        #
+        # Threads share the cache without a lock: a full cache is never
+        # cleared but replaced by a new one, and this call keeps reading the
+        # table it started with, from which nothing is ever removed.
+        words = self.pre_tokenizer.split(text, budget)
+        state = self._cache
+        cache = state.table
         distinct = set(words)
         missing = distinct.difference(cache)
         if missing:
-            if len(distinct) > _CACHE_LIMIT:
-                # More distinct words than the cache may hold: a table for this call only.
-                table = {word: cache.get(word) or self._word_ids(word) for word in distinct}
-                return list(chain.from_iterable(map(table.__getitem__, words)))
-            if len(cache) + len(missing) > _CACHE_LIMIT:
-                # Make room, keeping the entries this text needs.
+            found = {word: self._word_ids(word) for word in missing}
+            added = _entries_bytes(found)
+            if added > _CACHE_BYTES:
+                # More new words than the cache may hold: a table for this call only.
+                found.update((word, cache[word]) for word in distinct - missing)
+                return list(chain.from_iterable(map(found.__getitem__, words)))
+            if state.size + added > _CACHE_BYTES:
+                # Start a new cache with the words of this text.
                 kept = {word: cache[word] for word in distinct - missing}
-                cache.clear()
-                cache.update(kept)
-            for word in missing:
-                cache[word] = self._word_ids(word)
+                kept.update(found)
+                self._cache = _WordCache(kept, _entries_bytes(kept))
+                cache = kept
+            else:
+                cache.update(found)
+                state.size += added  # a race may lose an update: the bound is approximate under threads
         return list(chain.from_iterable(map(cache.__getitem__, words)))
 
     def _initial_ids(self, word: str) -> list[int]:
@@ -364,9 +404,15 @@ class Tokenizer:
         return chosen
 
     def _splitter(self, specials: frozenset) -> SpecialTokenSplitter:
-        splitter = self._splitters.get(specials)
+        splitters = self._splitters
+        splitter = splitters.get(specials)
         if splitter is None:
-            splitter = self._splitters[specials] = SpecialTokenSplitter(sorted(specials))
+            splitter = SpecialTokenSplitter(sorted(specials))
+            if len(splitters) >= _SPLITTERS_KEPT:
+                # Keep the most recently made ones, in a new dict (threads may be reading the old one).
+                splitters = dict(list(splitters.items())[1 - _SPLITTERS_KEPT :])
+                self._splitters = splitters
+            splitters[specials] = splitter
         return splitter
 
     def encode_tokens(
@@ -384,12 +430,13 @@ class Tokenizer:
         [('hello', 0, 5), ('Ġ', 5, 6)]
         """
         tokens: list[Token] = []
+        budget = self.pre_tokenizer.budget(len(_checked_text(text)))
         for segment, segment_start, is_special in self._segments(text, allowed_special, disallowed_special):
             if is_special:
                 token_id = self.special_tokens[segment]
                 tokens.append(Token(token_id, segment, segment, segment_start, segment_start + len(segment), special=True))
                 continue
-            for word, word_start in self.pre_tokenizer.split_with_offsets(segment):
+            for word, word_start in self.pre_tokenizer.split_with_offsets(segment, budget):
                 tokens += self._word_tokens(word, segment_start + word_start, self._word_ids(word))
         return tokens
 
@@ -451,9 +498,11 @@ class Tokenizer:
         if isinstance(texts, str):
             raise BPEError("encode_batch takes a list of texts, not one string; use encode() for a single text")
         pad_id = self._pad_id(pad_token) if padding else None
+        texts = [_checked_text(text) for text in texts]
+        budget = self.pre_tokenizer.budget(sum(map(len, texts)))  # one budget for the whole batch
         rows, lengths, truncated = [], [], []
         for text in texts:
-            ids = self.encode(text, allowed_special=allowed_special, disallowed_special=disallowed_special)
+            ids = self._encode(text, allowed_special, disallowed_special, budget)
             lengths.append(len(ids))
             cut = max_length is not None and len(ids) > max_length
             if cut:
@@ -489,17 +538,63 @@ class Tokenizer:
 
     # --- decoding -----------------------------------------------------------
 
-    def decode_bytes(self, ids: Iterable[int]) -> bytes:
+    def decoded_size(self, ids: Iterable[int]) -> int:
+        """How many bytes ``decode_bytes(ids)`` returns, from the tokens'
+        lengths alone (nothing is joined), so a caller can refuse a request
+        before building its answer.
+
+        >>> from bpe_core import train
+        >>> tok = train("ab ab", vocab_size=258)
+        >>> tok.decoded_size([256, 256, 97]), len(tok.decode_bytes([256, 256, 97]))
+        (5, 5)
+        """
+        lengths: dict[int, int] = {}
+        total = 0
+        for token_id in ids:
+            length = lengths.get(token_id) if isinstance(token_id, int) else None
+            if length is None:
+                length = lengths[token_id] = self._byte_length(token_id)
+            total += length
+        return total
+
+    def _byte_length(self, token_id: int) -> int:
+        token = self._token(token_id)
+        if self.mode == "byte_level" and token not in self.special_tokens:
+            return len(token)  # one byte symbol per byte
+        return len(self.token_bytes(token_id))
+
+    def decode_bytes(self, ids: Iterable[int], *, max_bytes: int | None = None) -> bytes:
+        """The bytes of ``ids``; with ``max_bytes``, refused (before any is
+        joined) when they would be more.
+
+        >>> from bpe_core import train
+        >>> train("ab ab", vocab_size=258).decode_bytes([256] * 3, max_bytes=5)
+        Traceback (most recent call last):
+        ...
+        bpe_core.errors.BudgetExceeded: these 3 ids decode to 6 bytes, over the limit of 5 bytes (max_bytes); decode fewer ids at a time
+        """
+        if max_bytes is not None:
+            ids = list(ids)
+            size = self.decoded_size(ids)
+            if size > max_bytes:
+                raise BudgetExceeded(
+                    f"these {len(ids):,} ids decode to {size:,} bytes, over the limit of {max_bytes:,} bytes "
+                    "(max_bytes); decode fewer ids at a time",
+                    "max_bytes",
+                )
         return b"".join(self.token_bytes(i) for i in ids)
 
-    def decode(self, ids: Iterable[int], errors: Literal["replace", "strict"] = "replace") -> str:
+    def decode(
+        self, ids: Iterable[int], errors: Literal["replace", "strict"] = "replace", *, max_bytes: int | None = None
+    ) -> str:
         """Text of ``ids``.  Bytes that are not valid UTF-8 become U+FFFD, or
-        raise with ``errors="strict"``.
+        raise with ``errors="strict"``.  ``max_bytes`` bounds the decoded
+        bytes (see :meth:`decode_bytes`).
 
         Classic BPE keeps no whitespace but word ends, so its decode joins
         words with single spaces.
         """
-        data = self.decode_bytes(ids)
+        data = self.decode_bytes(ids, max_bytes=max_bytes)
         if self.mode == "classic":
             return data.decode("utf-8").rstrip(" ")
         try:
@@ -521,18 +616,19 @@ class Tokenizer:
         [('l', 'o'), ('lo', 'w'), ('low', '</w>')]
         """
         explanations = []
+        budget = self.pre_tokenizer.budget(len(_checked_text(text)))
         for segment, segment_start, is_special in self._segments(text, allowed_special, ()):
             if is_special:
                 token_id = self.special_tokens[segment]
                 explanations.append(WordExplanation(segment, segment_start, [segment], [], [segment], [token_id], True))
                 continue
-            for word, word_start in self.pre_tokenizer.split_with_offsets(segment):
+            for word, word_start in self.pre_tokenizer.split_with_offsets(segment, budget):
                 initial = self._initial_ids(word)
                 trace: list = []
                 ids = self._word_ids(word, trace)
                 steps = [
-                    MergeStep(rank, *self.merges[rank], self.id_to_token[new_id], [self.id_to_token[i] for i in after])
-                    for rank, new_id, after in trace
+                    MergeStep(rank, *self.merges[rank], self.id_to_token[new_id], position)
+                    for rank, new_id, position in trace
                 ]
                 explanations.append(WordExplanation(
                     word, segment_start + word_start, [self.id_to_token[i] for i in initial], steps,
@@ -557,6 +653,27 @@ class Tokenizer:
     def __repr__(self) -> str:
         return (f"Tokenizer(mode={self.mode!r}, pattern={self.pattern_name!r}, vocab_size={self.vocab_size}, "
                 f"merges={len(self.merges)}, special_tokens={list(self.special_tokens)!r})")
+
+
+class _WordCache:
+    """The encode cache: word -> ids, and roughly how many bytes it holds."""
+
+    __slots__ = ("table", "size")
+
+    def __init__(self, table: dict[str, list[int]] | None = None, size: int = 0):
+        self.table = {} if table is None else table
+        self.size = size
+
+
+def _entries_bytes(entries: dict[str, list[int]]) -> int:
+    """About what cache entries cost: a byte per character, 8 per id, and
+    the string, list and dict slot around them (summed at C speed: this
+    runs for every batch of new words).
+
+    >>> _entries_bytes({"hello": [1, 2]})
+    197
+    """
+    return sum(map(len, entries)) + 8 * sum(map(len, entries.values())) + 176 * len(entries)
 
 
 def _strip_end_of_word(token: str) -> str:

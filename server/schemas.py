@@ -318,8 +318,17 @@ class MergeTreeNode(BaseModel):
 
 class TokenDetail(TokenEntry):
     bytes_hex: str = Field(description="The token's bytes in hex, e.g. 'e4 b8 ad'.")
-    tree: MergeTreeNode = Field(description="How the token is built from merges, down to base symbols.")
+    tree: MergeTreeNode = Field(
+        description="How the token is built from merges, down to base symbols (its top nodes for a deep tree: "
+        "see tree_note)."
+    )
     tree_text: str = Field(description="The same tree drawn for people.")
+    tree_depth: int = Field(0, description="Merges on the longest path from the token down to a base symbol.")
+    tree_note: str | None = Field(None, description="Set when the tree is too large to show whole.")
+    merges_used: list[MergeRule] = Field(
+        default_factory=list, description="Every merge that builds the token, once each, in rank order."
+    )
+    merges_used_total: int = Field(0, description="How many merges build the token (merges_used may show fewer).")
 
 
 class VocabView(BaseModel):
@@ -364,7 +373,10 @@ class ExplainStep(BaseModel):
     rank: int = Field(description="Rank of the merge applied (lower ranks are applied first).")
     pair: tuple[str, str] = Field(description="The two adjacent symbols merged (readable).")
     merged: str = Field(description="The new symbol (readable).")
-    symbols: list[str] = Field(description="The word's symbols after this merge (readable).")
+    position: int = Field(description="Index of the pair's left symbol among the word's symbols before this merge.")
+    symbols: list[str] | None = Field(
+        None, description="The word's symbols after this merge (readable); None for long words (see steps_note)."
+    )
 
 
 class WordExplanation(BaseModel):
@@ -385,6 +397,9 @@ class ExplainResult(BaseModel):
     )
     words: list[WordExplanation]
     words_omitted: int = Field(description="Words of the text beyond max_words, not explained.")
+    steps_note: str | None = Field(
+        None, description="Set when some long words' steps show no symbol list (the listings are bounded)."
+    )
     walkthrough: str = Field(description="The same explanation as readable text, merge by merge.")
 
 

@@ -19,10 +19,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import repeat
 from pathlib import Path
 
 import bpe_core
-from bpe_core import BPEError, SpecialTokenError, Tokenizer, TrainingCancelled
+from bpe_core import BPEError, BudgetExceeded, SpecialTokenError, Tokenizer, TrainingCancelled
 from bpe_core import display, inspection, interop
 from bpe_core.byte_symbols import bytes_to_symbols
 from bpe_core.trainer import END_OF_WORD
@@ -40,7 +41,19 @@ Progress = Callable[[float, float, str], None]
 StopCheck = Callable[[], bool]
 
 FIRST_MERGES_SHOWN = 20
+#: Decoded text may hold this many bytes per character of ``--max-text-chars``
+#: (UTF-8 needs at most 4), so decode answers no more than encode accepts.
+DECODED_BYTES_PER_CHAR = 4
 LEARNED_MERGES_SHOWN = 50
+#: inspect_vocab view='token': the nested merge tree keeps its top nodes (a
+#: deep nested reply cannot be serialised); merges_used lists the recipe flat.
+TREE_NODES_SHOWN = 255
+TREE_DEPTH_SHOWN = 32
+TREE_CHARS_SHOWN = 100_000
+MERGES_USED_SHOWN = 5_000
+MERGES_USED_CHARS = 1_000_000
+#: explain lists the symbols after each merge for at most this many symbols in all.
+EXPLAIN_SYMBOLS_SHOWN = 20_000
 # Training progress as one percentage: counting words is usually quick next
 # to merging, so it gets the first 20 points.
 _COUNTING_SHARE = 20.0
@@ -119,6 +132,18 @@ class BPEService:
             f"the reply would be about {_size(estimate)}, over this server's reply size limit of {_size(allowed)}; "
             f"{advice}; or {limit.hint()}"
         )
+
+    def _check_decoded_size(self, tokenizer: Tokenizer, ids: list[int]) -> None:
+        """Refuse ids whose text would be larger than the text this server
+        accepts, measured from token lengths before anything is joined."""
+        size = tokenizer.decoded_size(ids)
+        allowed = self.config.limits.max_text_chars * DECODED_BYTES_PER_CHAR
+        if size > allowed:
+            raise LimitExceeded(
+                f"these {len(ids):,} ids decode to {size:,} bytes, over this server's limit of {allowed:,} bytes "
+                f"for decoded text ({DECODED_BYTES_PER_CHAR} per character of its text limit); decode fewer ids "
+                f"at a time, or {LIMITS['text characters'].hint()}"
+            )
 
     # --- train_bpe -------------------------------------------------------------
 
@@ -264,6 +289,7 @@ class BPEService:
 
     def decode(self, args: s.DecodeInput) -> s.DecodeResult:
         tokenizer = self.store.load(args.tokenizer).tokenizer
+        self._check_decoded_size(tokenizer, args.ids)
         text = tokenizer.decode(args.ids, errors=args.errors)
         try:
             tokenizer.decode_bytes(args.ids).decode("utf-8")
@@ -305,12 +331,28 @@ class BPEService:
                     f"(ids run from 0 to {max(tokenizer.id_to_token)})"
                 )
             entry = _token_entry(tokenizer, token_id, origins)
-            tree = inspection.merge_tree(tokenizer, token_id, origins)
+            # A tree can be thousands of merges deep: the nested tree (and its
+            # drawing) keeps the top nodes; the flat recipe lists every merge.
+            tree = inspection.merge_tree(tokenizer, token_id, origins, max_nodes=TREE_NODES_SHOWN,
+                                         max_depth=TREE_DEPTH_SHOWN, max_chars=TREE_CHARS_SHOWN)
+            depth = inspection.merge_depth(tokenizer, token_id, origins)
+            recipe = inspection.merges_building(tokenizer, token_id, origins)
+            note = None
+            if _tree_is_cut(tree):
+                note = (f"the tree is {depth:,} merges deep; only its top nodes are shown (at most "
+                        f"{TREE_NODES_SHOWN} nodes, {TREE_DEPTH_SHOWN} levels and {TREE_CHARS_SHOWN:,} characters "
+                        "of tokens), and nodes marked 'parts not drawn' stop there. "
+                        "merges_used lists every merge that builds the token; inspect a part with view='token' "
+                        "to see its own tree")
             view.token = s.TokenDetail(
                 **entry.model_dump(),
                 bytes_hex=tokenizer.token_bytes(token_id).hex(" "),
                 tree=_tree_model(tokenizer, tree),
                 tree_text=inspection.render_tree(tree, lambda node: _quoted(inspection.token_text(tokenizer, node.id))),
+                tree_depth=depth,
+                tree_note=note,
+                merges_used=_recipe(tokenizer, recipe),
+                merges_used_total=len(recipe),
             )
         return view
 
@@ -330,8 +372,21 @@ class BPEService:
         def show(symbol: str) -> str:
             return display.symbol_text(tokenizer, symbol)
 
-        words = [
-            s.WordExplanation(
+        # Listing the symbols after every merge costs the square of a word's
+        # length, so the listings share one budget; longer words keep each
+        # step (the merge and where it happened), without the listing.
+        budget, unlisted = EXPLAIN_SYMBOLS_SHOWN, []
+        words = []
+        for word in shown:
+            n, m = len(word.symbols), len(word.steps)
+            cost = m * n - m * (m + 1) // 2  # symbols in all the listings of this word
+            listed = cost <= budget
+            if listed:
+                budget -= cost
+            elif m:
+                unlisted.append(word.word)
+            states = word.states() if listed else repeat(None)
+            words.append(s.WordExplanation(
                 word=word.word,
                 start=word.start,
                 special=word.special,
@@ -342,21 +397,27 @@ class BPEService:
                         rank=step.rank,
                         pair=(show(step.left), show(step.right)),
                         merged=show(step.merged),
-                        symbols=[show(x) for x in step.symbols],
+                        position=step.position,
+                        symbols=[show(x) for x in after] if after is not None else None,
                     )
-                    for number, step in enumerate(word.steps, 1)
+                    for number, (step, after) in enumerate(zip(word.steps, states), 1)
                 ],
                 tokens=[show(x) for x in word.tokens],
                 ids=word.ids,
-            )
-            for word in shown
-        ]
+            ))
+        note = None
+        if unlisted:
+            examples = ", ".join(repr(w[:20] + ("..." if len(w) > 20 else "")) for w in unlisted[:3])
+            note = (f"the symbols after each merge are listed while the listings stay within "
+                    f"{EXPLAIN_SYMBOLS_SHOWN:,} symbols; {len(unlisted)} long word(s) ({examples}) show each merge "
+                    "and its position only. Explain such a word alone, or a shorter part of it, to see every step")
         return s.ExplainResult(
             tokenizer=args.tokenizer,
             mode=tokenizer.mode,
             learned_merges=learned,
             words=words,
             words_omitted=len(explained) - len(shown),
+            steps_note=note,
             walkthrough=walkthrough(tokenizer, words, learned),
         )
 
@@ -391,9 +452,13 @@ class BPEService:
         files = files or self.file_access()
         sources = [files.readable_file(p, directory_ok=True) for p in args.paths]
         kind = args.format or interop.detect_format(sources if len(sources) > 1 else sources[0])
-        tokenizer = interop.import_tokenizer(
-            sources, kind, pattern=args.pattern, special_tokens=args.special_tokens
-        )
+        try:
+            tokenizer = interop.import_tokenizer(
+                sources, kind, pattern=args.pattern, special_tokens=args.special_tokens,
+                max_vocab_size=self.config.limits.max_vocab_size,
+            )
+        except BudgetExceeded as exc:  # name the flag that sets the limit
+            raise LimitExceeded(f"{exc} ({LIMITS['vocab size'].hint()})") from None
         self.store.save(args.name, tokenizer, overwrite=args.overwrite)
         return s.ImportResult(
             name=args.name,
@@ -573,17 +638,16 @@ def _encoding(ids: list[int], count: int, tokens, args: s.EncodeInput) -> s.Enco
 
 
 def merge_rules(tokenizer: Tokenizer, offset: int, limit: int) -> list[s.MergeRule]:
-    rules = []
-    for rank in range(offset, min(offset + limit, len(tokenizer.merges))):
-        left, right = tokenizer.merges[rank]
-        merged_id = tokenizer.vocab[left + right]
-        rules.append(
-            s.MergeRule(
-                rank=rank, left=left, right=right, merged=left + right,
-                merged_text=inspection.token_text(tokenizer, merged_id),
-            )
-        )
-    return rules
+    return [merge_rule(tokenizer, rank) for rank in range(offset, min(offset + limit, len(tokenizer.merges)))]
+
+
+def merge_rule(tokenizer: Tokenizer, rank: int) -> s.MergeRule:
+    left, right = tokenizer.merges[rank]
+    merged_id = tokenizer.vocab[left + right]
+    return s.MergeRule(
+        rank=rank, left=left, right=right, merged=left + right,
+        merged_text=inspection.token_text(tokenizer, merged_id),
+    )
 
 
 def _page(total: int, args: s.InspectInput, view: str) -> dict:
@@ -607,7 +671,31 @@ def _token_entry(tokenizer: Tokenizer, token_id: int, origins: dict) -> s.TokenE
     )
 
 
+def _recipe(tokenizer: Tokenizer, ranks: list[int]) -> list[s.MergeRule]:
+    """The merges of ``ranks`` as rules, while they stay within
+    ``MERGES_USED_SHOWN`` rules and ``MERGES_USED_CHARS`` characters."""
+    rules, chars = [], 0
+    for rank in ranks[:MERGES_USED_SHOWN]:
+        left, right = tokenizer.merges[rank]
+        chars += 2 * (len(left) + len(right))
+        if chars > MERGES_USED_CHARS:
+            break
+        rules.append(merge_rule(tokenizer, rank))
+    return rules
+
+
+def _tree_is_cut(node: inspection.MergeNode) -> bool:
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if current.cut:
+            return True
+        pending += [child for child in (current.left, current.right) if child is not None]
+    return False
+
+
 def _tree_model(tokenizer: Tokenizer, node: inspection.MergeNode) -> s.MergeTreeNode:
+    # Recursive, but over a tree capped at TREE_DEPTH_SHOWN levels.
     return s.MergeTreeNode(
         id=node.id,
         token=node.token,
@@ -681,7 +769,8 @@ def walkthrough(tokenizer: Tokenizer, words: list[s.WordExplanation], learned: l
         lines.append(f"  start:     {display.row(word.initial_symbols)}")
         for step in word.steps:
             pair, merged = [display.visible(p) for p in step.pair], display.visible(step.merged)
-            lines.append(f"  merge #{step.rank} ({pair[0]} + {pair[1]} -> {merged}):  {display.row(step.symbols)}")
+            after = display.row(step.symbols) if step.symbols is not None else f"at symbol {step.position}"
+            lines.append(f"  merge #{step.rank} ({pair[0]} + {pair[1]} -> {merged}):  {after}")
         if not word.steps:
             lines.append("  (no learned merge applies)")
         lines.append(f"  tokens:    {display.row(word.tokens)}   ids {word.ids}")

@@ -337,7 +337,8 @@ def _check_explanation(tok, explanation, *, lowest_rank_first: bool):
     ranks = {pair: rank for rank, pair in reversed(list(enumerate(tok.merges)))}
     symbols = explanation.symbols
     previous_rank = -1
-    for step in explanation.steps:
+    assert len(list(explanation.states())) == len(explanation.steps)
+    for step, after in zip(explanation.steps, explanation.states()):
         assert (step.left, step.right) == tok.merges[step.rank]
         assert step.merged == step.left + step.right
         positions = [i for i in range(len(symbols) - 1) if (symbols[i], symbols[i + 1]) == (step.left, step.right)]
@@ -347,8 +348,9 @@ def _check_explanation(tok, explanation, *, lowest_rank_first: bool):
             assert step.rank == min(present)  # byte-level: lowest rank present, leftmost first
         else:
             assert step.rank >= previous_rank  # classic: the merge list, in order
-        assert step.symbols == _replace_one(symbols, positions[0], step.merged)
-        symbols, previous_rank = step.symbols, step.rank
+        assert step.position == positions[0]  # the leftmost occurrence
+        assert after == _replace_one(symbols, positions[0], step.merged)
+        symbols, previous_rank = after, step.rank
     assert symbols == explanation.tokens
     assert [tok.vocab[s] for s in explanation.tokens] == explanation.ids
 
@@ -444,10 +446,10 @@ def test_word_cache_stays_bounded(monkeypatch):
     import bpe_core.tokenizer as tokenizer_module
 
     tok = bpe_core.train("ab ab abc", vocab_size=260)
-    monkeypatch.setattr(tokenizer_module, "_CACHE_LIMIT", 10)
+    monkeypatch.setattr(tokenizer_module, "_CACHE_BYTES", 2000)
     text = " ".join(f"w{i}" for i in range(100))  # 100 distinct words in one call
     ids = tok.encode(text)
-    assert len(tok._cache) <= 10
+    assert tok._cache.size <= 2000 and len(tok._cache.table) <= 20
     assert tok.decode(ids) == text
     assert tok.encode(text) == ids  # a cold cache changes nothing
 

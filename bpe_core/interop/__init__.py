@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..errors import BPEError
-from ..serialization import load_tokenizer, save_tokenizer
+from ..serialization import load_tokenizer, save_tokenizer, tokenizer_from_dict
 from ..tokenizer import Tokenizer
 from .detect import detect_format
+from .files import check_count, read_json
 from .gpt2_files import export_gpt2, gpt2_paths, import_gpt2
 from .huggingface import export_huggingface, import_huggingface
 from .subword_nmt import export_subword_nmt, import_subword_nmt
@@ -131,6 +132,7 @@ def import_tokenizer(
     *,
     pattern: str | None = None,
     special_tokens: SpecialTokens | None = None,
+    max_vocab_size: int | None = None,
 ) -> Tokenizer:
     """Read a tokenizer in any supported format (detected when ``format`` is None).
 
@@ -138,7 +140,11 @@ def import_tokenizer(
       ``.tiktoken.json``, ``gpt2``, which defaults to ``"gpt2"``);
     * ``special_tokens``: names (ids taken from the vocabulary, or, for
       tiktoken, numbered after the last rank) or a ``{name: id}`` mapping;
-      by default the file's own (``gpt2``: tokens no merge can make).
+      by default the file's own (``gpt2``: tokens no merge can make);
+    * ``max_vocab_size``: refuse (:class:`~bpe_core.errors.BudgetExceeded`)
+      a file with more tokens or merges, as early as the format allows:
+      from its size before reading, from its line or entry count before
+      anything is built.
 
     Nothing is kept from a file that fails: the tokenizer is built last.
     """
@@ -149,7 +155,8 @@ def import_tokenizer(
     kind = format_name(format) if format is not None else detect_format(paths)
     if kind == "gpt2":
         vocab_path, merges_path = gpt2_paths(paths)
-        tokenizer = import_gpt2(vocab_path, merges_path, pattern=pattern, special_tokens=special_tokens)
+        tokenizer = import_gpt2(vocab_path, merges_path, pattern=pattern, special_tokens=special_tokens,
+                                max_vocab_size=max_vocab_size)
         return _checked_ids(tokenizer, special_tokens, vocab_path)
     if len(paths) != 1:
         raise BPEError(f"the {kind} format is one file; got {len(paths)} paths")
@@ -157,17 +164,24 @@ def import_tokenizer(
     if kind == "tiktoken":
         if path.name.endswith(TIKTOKEN_SUFFIX + ".json"):
             path = path.with_name(path.name[: -len(".json")])
-        return import_tiktoken(path, pattern=pattern, special_tokens=special_tokens)
+        return import_tiktoken(path, pattern=pattern, special_tokens=special_tokens, max_vocab_size=max_vocab_size)
     _refuse_options(kind, path, pattern=pattern)
     if kind == "subword_nmt":
         if path.name.endswith(".vocab.json"):
             path = path.with_name(path.name[: -len(".vocab.json")])
-        tokenizer = import_subword_nmt(path, special_tokens=special_tokens)
+        tokenizer = import_subword_nmt(path, special_tokens=special_tokens, max_vocab_size=max_vocab_size)
         return _checked_ids(tokenizer, special_tokens, path)
     _refuse_options(kind, path, special_tokens=special_tokens)
     if kind == "huggingface":
-        return import_huggingface(path)
-    return load_tokenizer(path)
+        return import_huggingface(path, max_vocab_size=max_vocab_size)
+    if max_vocab_size is None:
+        return load_tokenizer(path)
+    document = read_json(path, max_vocab_size)
+    if isinstance(document, dict):
+        for part in ("vocab", "merges"):
+            if isinstance(document.get(part), (dict, list)):
+                check_count(path, part, len(document[part]), max_vocab_size)
+    return tokenizer_from_dict(document, str(path))
 
 
 def _refuse_options(kind: str, path: Path, **options) -> None:

@@ -20,19 +20,27 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Iterable
 
 from ..byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
-from ..errors import BPEError, TokenizerFileError
+from ..errors import BPEError, BudgetExceeded, TokenizerFileError
 from ..serialization import write_atomically
 from ..tokenizer import Tokenizer
 
 #: The first line of GPT-2 ``merges.txt`` and subword-nmt codes files.
 MERGES_HEADER = "#version: 0.2"
 
+_NON_BLANK_LINE = re.compile(r"^[^\S\n]*\S", re.MULTILINE)
+
 #: Refuse to read files larger than this (a tokenizer file is megabytes, not gigabytes).
 MAX_FILE_BYTES = 1 << 30
+#: With a vocabulary size limit, a file may hold this many bytes per token
+#: allowed (plus :data:`FILE_BYTES_SLACK`): real files need about 100, so a
+#: file far larger than its limit allows is refused before it is read.
+FILE_BYTES_PER_TOKEN = 4096
+FILE_BYTES_SLACK = 1 << 20
 
 
 def fail(path, problem: str) -> TokenizerFileError:
@@ -40,12 +48,23 @@ def fail(path, problem: str) -> TokenizerFileError:
     return TokenizerFileError(f"{path}: {problem}")
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
+def read_bytes(path: str | os.PathLike, max_vocab_size: int | None = None) -> bytes:
+    """The file's bytes; refused before reading when larger than
+    :data:`MAX_FILE_BYTES`, or than a tokenizer of at most ``max_vocab_size``
+    tokens needs (:data:`FILE_BYTES_PER_TOKEN` per token)."""
     path = Path(path)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise fail(path, f"is {size:,} bytes, too large for a tokenizer file (limit {MAX_FILE_BYTES:,})")
+        if max_vocab_size is not None and size > max_vocab_size * FILE_BYTES_PER_TOKEN + FILE_BYTES_SLACK:
+            allowed = max_vocab_size * FILE_BYTES_PER_TOKEN + FILE_BYTES_SLACK
+            raise BudgetExceeded(
+                f"{path}: is {size:,} bytes, more than a tokenizer within the vocabulary size limit of "
+                f"{max_vocab_size:,} tokens needs (at most {allowed:,} bytes, {FILE_BYTES_PER_TOKEN:,} per token); "
+                "import a smaller tokenizer, or raise the vocabulary size limit",
+                "max_vocab_size",
+            )
         return path.read_bytes()
     except IsADirectoryError:
         raise fail(path, "is a directory, not a file") from None
@@ -53,24 +72,53 @@ def read_bytes(path: str | os.PathLike) -> bytes:
         raise fail(path, f"cannot be read ({exc.strerror or exc})") from None
 
 
-def read_text(path: str | os.PathLike) -> str:
+def read_text(path: str | os.PathLike, max_vocab_size: int | None = None) -> str:
     """The file as text; a file that is not UTF-8 is not one of ours."""
-    data = read_bytes(path)
+    data = read_bytes(path, max_vocab_size)
     try:
         return data.decode("utf-8-sig")  # tolerate a byte-order mark
     except UnicodeDecodeError as exc:
         raise fail(path, f"is not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
-def read_json(path: str | os.PathLike):
+def read_json(path: str | os.PathLike, max_vocab_size: int | None = None):
     try:
-        return json.loads(read_text(path))
+        return json.loads(read_text(path, max_vocab_size))
     except json.JSONDecodeError as exc:
         raise fail(
             path,
             f"is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
             "the file may be truncated or corrupt",
         ) from None
+    except RecursionError:
+        raise fail(path, "holds JSON nested too deeply to read (thousands of levels), so it is not a tokenizer "
+                         "file; a tokenizer file nests a few levels") from None
+
+
+def check_count(path, what: str, count: int, max_vocab_size: int | None) -> None:
+    """Refuse ``count`` entries (tokens, merges) over the vocabulary size
+    limit, before anything is built from them.
+
+    >>> check_count("t.json", "model.vocab", 5_000, 1_000)
+    Traceback (most recent call last):
+    ...
+    bpe_core.errors.BudgetExceeded: t.json: model.vocab holds 5,000 entries, over the vocabulary size limit of 1,000; import a smaller tokenizer, or raise the vocabulary size limit
+    """
+    if max_vocab_size is not None and count > max_vocab_size:
+        raise BudgetExceeded(
+            f"{path}: {what} holds {count:,} entries, over the vocabulary size limit of {max_vocab_size:,}; "
+            "import a smaller tokenizer, or raise the vocabulary size limit",
+            "max_vocab_size",
+        )
+
+
+def count_lines(text: str) -> int:
+    """Lines holding something, counted without splitting the text.
+
+    >>> count_lines("a 1\\n\\n b 2\\n")
+    2
+    """
+    return sum(1 for _ in _NON_BLANK_LINE.finditer(text))
 
 
 def write_text(path: Path, text: str) -> Path:

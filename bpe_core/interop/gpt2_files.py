@@ -28,7 +28,9 @@ from ..errors import BPEError
 from ..tokenizer import Tokenizer
 from .files import (
     build_tokenizer,
+    check_count,
     check_vocab,
+    count_lines,
     describe_paths,
     fail,
     merge_lines,
@@ -89,10 +91,17 @@ def import_gpt2(
     *,
     pattern: str | None = None,
     special_tokens: Iterable[str] | None = None,
+    max_vocab_size: int | None = None,
 ) -> Tokenizer:
-    """Read ``vocab.json`` + ``merges.txt``; ``pattern`` defaults to ``"gpt2"``."""
-    vocab = dict(check_vocab(read_json(vocab_path), vocab_path))
-    merges = parse_merge_lines(read_text(merges_path), merges_path)
+    """Read ``vocab.json`` + ``merges.txt``; ``pattern`` defaults to ``"gpt2"``.
+    With ``max_vocab_size``, larger files are refused before they are parsed."""
+    document = read_json(vocab_path, max_vocab_size)
+    if isinstance(document, dict):
+        check_count(vocab_path, "the vocabulary", len(document), max_vocab_size)
+    vocab = dict(check_vocab(document, vocab_path))
+    text = read_text(merges_path, max_vocab_size)
+    check_count(merges_path, "the merges", count_lines(text), max_vocab_size)
+    merges = parse_merge_lines(text, merges_path)
     for rank, (left, right) in enumerate(merges):
         for part in (left, right, left + right):
             if part not in vocab:

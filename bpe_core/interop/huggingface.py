@@ -39,6 +39,7 @@ from ..pretokenize import PRESET_PATTERNS
 from ..tokenizer import Tokenizer
 from .files import (
     build_tokenizer,
+    check_count,
     check_vocab,
     fail,
     is_byte_symbols,
@@ -127,15 +128,15 @@ def export_huggingface(tokenizer: Tokenizer, destination: str | os.PathLike) -> 
 # --- import -------------------------------------------------------------------
 
 
-def import_huggingface(path: str | os.PathLike) -> Tokenizer:
+def import_huggingface(path: str | os.PathLike, *, max_vocab_size: int | None = None) -> Tokenizer:
     """Read a byte-level BPE ``tokenizer.json`` (see :func:`from_tokenizer_json`)."""
     path = Path(path)
     if path.is_dir():
         path = path / FILE_NAME
-    return from_tokenizer_json(read_json(path), path)
+    return from_tokenizer_json(read_json(path, max_vocab_size), path, max_vocab_size)
 
 
-def from_tokenizer_json(document, path) -> Tokenizer:
+def from_tokenizer_json(document, path, max_vocab_size: int | None = None) -> Tokenizer:
     """Rebuild a tokenizer from a ``tokenizer.json`` document, or refuse it.
 
     Accepted: a ``BPE`` model; a ``ByteLevel`` pre-tokenizer (alone, or after
@@ -167,6 +168,13 @@ def from_tokenizer_json(document, path) -> Tokenizer:
                 f"{setting} per call (encode_batch). Save the tokenizer with {setting} disabled "
                 f"(tokenizer.no_{setting}()) and import that",
             )
+    for part in ("vocab", "merges"):
+        if isinstance(model.get(part), (dict, list)):
+            check_count(path, f"model.{part}", len(model[part]), max_vocab_size)
+    if isinstance(document.get("added_tokens"), list) and isinstance(model.get("vocab"), dict):
+        extra = sum(1 for added in document["added_tokens"]
+                    if not isinstance(added, dict) or added.get("content") not in model["vocab"])
+        check_count(path, "model.vocab with added_tokens", len(model["vocab"]) + extra, max_vocab_size)
     vocab, merges, ignore_merges = _read_model(model, path)
     _check_normalizer(document.get("normalizer"), path)
     pattern = _pattern_of(document.get("pre_tokenizer"), path)

@@ -32,7 +32,9 @@ from ..trainer import END_OF_WORD
 from ..training import DEFAULT_UNK_TOKEN
 from .files import (
     build_tokenizer,
+    check_count,
     check_vocab,
+    count_lines,
     fail,
     merge_lines,
     ordered_vocab,
@@ -74,20 +76,28 @@ def export_subword_nmt(tokenizer: Tokenizer, destination: str | os.PathLike) -> 
     return [write_text(path, text), write_json(vocab_path(path), companion)]
 
 
-def import_subword_nmt(path: str | os.PathLike, *, special_tokens: Iterable[str] | None = None) -> Tokenizer:
-    """Read a codes file (and its companion ``.vocab.json`` when present)."""
+def import_subword_nmt(
+    path: str | os.PathLike, *, special_tokens: Iterable[str] | None = None, max_vocab_size: int | None = None
+) -> Tokenizer:
+    """Read a codes file (and its companion ``.vocab.json`` when present).
+    With ``max_vocab_size``, larger files are refused before they are parsed."""
     path = Path(path)
     if path.is_dir():
         path = path / DEFAULT_FILE
-    merges = parse_merge_lines(read_text(path), path)
+    text = read_text(path, max_vocab_size)
+    check_count(path, "the codes", count_lines(text), max_vocab_size)
+    merges = parse_merge_lines(text, path)
     companion = vocab_path(path)
-    return from_codes(merges, _read_companion(companion) if companion.is_file() else None, path, special_tokens)
+    return from_codes(merges, _read_companion(companion, max_vocab_size) if companion.is_file() else None, path,
+                      special_tokens)
 
 
-def _read_companion(path: Path) -> dict:
-    document = read_json(path)
+def _read_companion(path: Path, max_vocab_size: int | None = None) -> dict:
+    document = read_json(path, max_vocab_size)
     if not isinstance(document, dict) or document.get("format") != VOCAB_FORMAT:
         raise fail(path, f"is not a classic vocabulary written by bpe_core (format {VOCAB_FORMAT!r})")
+    if isinstance(document.get("vocab"), dict):
+        check_count(path, "the vocabulary", len(document["vocab"]), max_vocab_size)
     check_vocab(document.get("vocab"), path)
     if not isinstance(document.get("special_tokens"), list) or not isinstance(document.get("unk_token"), str):
         raise fail(path, "needs a 'special_tokens' list and an 'unk_token' string")

@@ -35,10 +35,26 @@ from ..errors import BPEError
 from ..merging import apply_merges
 from ..pretokenize import PreTokenizer
 from ..tokenizer import Tokenizer
-from .files import build_tokenizer, fail, read_json, read_text, require_mode, write_json, write_text
+from .files import (
+    build_tokenizer,
+    check_count,
+    count_lines,
+    fail,
+    read_json,
+    read_text,
+    require_mode,
+    write_json,
+    write_text,
+)
 
 SPEC_FORMAT = "bpe_core.tiktoken_spec"
 SUFFIX = ".tiktoken"
+
+#: Tokens longer than this are refused on import (real vocabularies stay far below it).
+MAX_TOKEN_BYTES = 4096
+#: Merge recovery may touch this many bytes per byte of the file's tokens
+#: (real files: about 3), so its time and memory follow the file's size.
+MERGE_BYTES_PER_TOKEN_BYTE = 16
 
 # tiktoken spells GPT-2's pattern this way (its r50k_pat_str).  It matches
 # what ours matches: possessive runs give nothing back because nothing
@@ -187,16 +203,37 @@ def recover_merges(ranks: dict[bytes, int], path) -> list[tuple[bytes, bytes]]:
     >>> ranks = {bytes([b]): b for b in range(256)} | {b"ab": 256, b"bc": 257, b"abc": 258}
     >>> recover_merges(ranks, "x")
     [(b'a', b'b'), (b'b', b'c'), (b'ab', b'c'), (b'a', b'bc')]
+
+    The cost stays linear in the file: BPE over a token of ``n`` bytes is
+    ``O(n log n)`` (:func:`~bpe_core.merging.apply_merges`), and the other
+    splits are only tried where both parts have the length of some token.
+    A token longer than :data:`MAX_TOKEN_BYTES`, or a file whose tokens
+    split in so many ways that the merges would spell more than
+    :data:`MERGE_BYTES_PER_TOKEN_BYTE` times the bytes of its tokens, is
+    refused before the work or the memory runs away.
     """
     missing = [b for b in range(256) if bytes([b]) not in ranks]
     if missing:
         raise fail(path, f"lacks {len(missing)} of the 256 single bytes (for example 0x{missing[0]:02x}); "
                          "byte-level BPE needs every byte as a token")
+    longest = max(ranks, key=len)
+    if len(longest) > MAX_TOKEN_BYTES:
+        raise fail(path, f"token {longest[:16]!r}... (rank {ranks[longest]}) is {len(longest):,} bytes long; "
+                         f"tokens of more than {MAX_TOKEN_BYTES:,} bytes are refused (real vocabularies stay "
+                         "under a few hundred), so this file cannot be imported")
+    # Work done (bytes sliced and hashed, bytes of merges kept) may grow with
+    # the file's own size, not with the square of its longest token.
+    budget = MERGE_BYTES_PER_TOKEN_BYTE * sum(map(len, ranks)) + (1 << 20)
+    work = 0
+    token_of = {rank: token for token, rank in ranks.items()}
+    lengths = sorted({len(token) for token in ranks})
+    length_set = set(lengths)
     merge_ranks: dict[tuple[int, int], tuple[int, int]] = {}
     merges: list[tuple[bytes, bytes]] = []
     byte_rank = [ranks[bytes([b])] for b in range(256)]
     for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
-        if len(token) < 2:
+        size = len(token)
+        if size < 2:
             continue
         parts = apply_merges([byte_rank[b] for b in token], merge_ranks)
         if len(parts) != 2:
@@ -205,21 +242,26 @@ def recover_merges(ranks: dict[bytes, int], path) -> list[tuple[bytes, bytes]]:
                 f"token {token!r} (rank {rank}) is not the merge of two lower-ranked tokens: BPE with the lower "
                 f"ranks splits it into {len(parts)} parts, so no merge list reproduces this file",
             )
-        splits = [(token[:cut], token[cut:]) for cut in range(1, len(token))]
-        first = _split_at(token, parts, ranks)
-        ordered = [first] + [s for s in splits if s != first and s[0] in ranks and s[1] in ranks]
-        for left_bytes, right_bytes in ordered:
+        first_cut = len(token_of[parts[0]])
+        splits = [first_cut]
+        for cut in lengths:
+            if cut >= size:
+                break
+            if cut != first_cut and size - cut in length_set:
+                work += size
+                if token[:cut] in ranks and token[cut:] in ranks:
+                    splits.append(cut)
+        work += size * len(splits)
+        if work > budget:
+            raise fail(path, f"its tokens split into pairs of tokens in too many ways (by token {token[:16]!r}, "
+                             f"rank {rank}): recovering the merges would take more than "
+                             f"{MERGE_BYTES_PER_TOKEN_BYTE} times the bytes of the tokens, so this file cannot be "
+                             "imported")
+        for cut in splits:
+            left_bytes, right_bytes = token[:cut], token[cut:]
             merge_ranks.setdefault((ranks[left_bytes], ranks[right_bytes]), (len(merges), rank))
             merges.append((left_bytes, right_bytes))
     return merges
-
-
-def _split_at(token: bytes, parts: list[int], ranks: dict[bytes, int]) -> tuple[bytes, bytes]:
-    """The two byte strings of ``token`` whose ranks are ``parts``."""
-    for cut in range(1, len(token)):
-        if ranks.get(token[:cut]) == parts[0] and ranks.get(token[cut:]) == parts[1]:
-            return token[:cut], token[cut:]
-    raise AssertionError("apply_merges returned parts that do not spell the token")  # pragma: no cover
 
 
 def tokenizer_from_ranks(ranks: dict[bytes, int], pattern: str, special_tokens: dict[str, int], path) -> Tokenizer:
@@ -250,13 +292,18 @@ def import_tiktoken(
     *,
     pattern: str | None = None,
     special_tokens: Mapping[str, int] | Sequence[str] | None = None,
+    max_vocab_size: int | None = None,
 ) -> Tokenizer:
     """Read a rank file; ``pattern`` and ``special_tokens`` default to those of
     its companion ``NAME.tiktoken.json`` when there is one.  Special tokens
     given by name only are numbered after the last rank, as tiktoken's own
-    encodings do."""
+    encodings do.  With ``max_vocab_size``, a file with more tokens is
+    refused before any is decoded."""
     path = Path(path)
-    ranks = parse_rank_file(read_text(path), path)
+    text = read_text(path, max_vocab_size)
+    check_count(path, "the rank file", count_lines(text), max_vocab_size)
+    ranks = parse_rank_file(text, path)
+    del text
     spec = _read_spec(spec_path(path)) if spec_path(path).is_file() else {}
     pattern = pattern or spec.get("pat_str")
     if pattern is None:
@@ -272,6 +319,7 @@ def import_tiktoken(
     elif not isinstance(special_tokens, Mapping):
         first_free = max(ranks.values()) + 1
         special_tokens = {name: first_free + n for n, name in enumerate(dict.fromkeys(special_tokens))}
+    check_count(path, "the rank file with its special tokens", len(ranks) + len(special_tokens), max_vocab_size)
     return tokenizer_from_ranks(ranks, pattern, dict(special_tokens), path)
 
 
