@@ -1,44 +1,30 @@
-"""The MCP server: tools, resources, prompts and completions over :class:`BPEService`.
+"""The MCP server: the tools of :mod:`server.tools`, plus resources, prompts and completions.
 
-``build_server(config)`` returns an :class:`MCPServer`.  Every tool is a
-plain function run in a worker thread (so a long training never blocks the
-event loop) whose arguments come from one pydantic ``...Input`` model in
-:mod:`server.schemas`, and whose result is one output model.  Errors the
-caller can fix become tool errors with the engine's message; cancellation
-of a call reaches the training loop through ``should_stop``.
+``build_server(config)`` returns an :class:`MCPServer` over one
+:class:`~server.service.BPEService`.  The tools are the rows of
+:data:`server.tools.TOOLS` (the plumbing is :mod:`server.tooling`); the
+resources below serve stored tokenizers as documents, and completions
+offer tokenizer names.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
-from collections.abc import Callable
-from pathlib import Path
-from typing import Annotated, Any
 
-import anyio.from_thread
 import anyio.to_thread
-from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
-from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp_types import (
-    Completion,
-    CompletionArgument,
-    ListRootsResult,
-    PromptReference,
-    ResourceTemplateReference,
-    ToolAnnotations,
-)
-from pydantic import BaseModel, Field, ValidationError
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp_types import Completion, CompletionArgument, PromptReference, ResourceTemplateReference
 
-from bpe_core import BPEError, TrainingCancelled, interop
+from bpe_core import BPEError, interop
 
-from . import argument_errors, auth, prompts, token_view_app
-from . import schemas as s
-from .config import LimitExceeded, ServerConfig
-from .files import FileAccessError, paths_from_root_uris
+from . import auth, prompts, token_view_app, tooling
+from .config import ServerConfig
 from .service import BPEService
 from .storage import StoreError, UnknownTokenizer
+from .tooling import ArgumentCheckingServer
+from .tools import TOOLS
 
 logger = logging.getLogger(__name__)
 
@@ -51,333 +37,22 @@ the allowed roots) -> encode / decode -> inspect_vocab -> explain (merge by merg
 To teach BPE without storing anything, call explain with train_on (a small corpus) instead of a tokenizer.
 Files can only be read or written inside the allowed roots (see list_tokenizers)."""
 
-# Errors whose message is written for the caller: they become tool errors.
-_CALLER_ERRORS = (BPEError, StoreError, FileAccessError, LimitExceeded)
 
+def build_server(config: ServerConfig, service: BPEService | None = None) -> MCPServer:
+    """The MCP server for ``config`` (registers nothing global; safe to build several).
 
-
-def _read_only(title: str) -> ToolAnnotations:
-    return ToolAnnotations(title=title, read_only_hint=True, idempotent_hint=True, open_world_hint=False)
-
-
-def build_server(config: ServerConfig) -> MCPServer:
-    """The MCP server for ``config`` (register nothing global; safe to build several)."""
-    service = BPEService(config)
-    server = _ArgumentCheckingServer(SERVER_NAME, title="BPE tokenizers", instructions=INSTRUCTIONS,
-                                     version=_version(), extensions=[token_view_app.extension()],
-                                     **auth.server_options(config.auth_token))
-    server.service = service  # tests reach the store and running trainings through it
-
-    client_roots = _roots_resolvers(config)
-
-    def add(name, input_model, output_model, handler, *, description, annotations, roots=None, meta=None):
-        server.argument_names[name] = list(input_model.model_fields)
-        server.add_tool(
-            _tool_function(name, input_model, output_model, handler, roots),
-            name=name,
-            title=annotations.title,
-            description=description,
-            annotations=annotations,
-            meta=meta,
-        )
-
-    # --- tools ---------------------------------------------------------------------
-
-    def train(args: s.TrainInput, ctx: Context, roots: ListRootsResult | None) -> s.TrainResult:
-        return service.train(
-            args,
-            files=service.file_access(_root_paths(roots)) if args.paths else None,
-            progress=_progress_reporter(ctx),
-            should_stop=_cancel_requested,
-        )
-
-    add(
-        "train_bpe",
-        s.TrainInput,
-        s.TrainResult,
-        train,
-        roots=client_roots["paths"],
-        description=(
-            "Train a BPE tokenizer on a corpus and save it under a name, for later use with encode, decode, "
-            "inspect_vocab, explain and export_tokenizer. The corpus is `text`, and/or `paths` (files, "
-            "directories or glob patterns inside the server's allowed roots). Choose `vocab_size` (final "
-            "vocabulary size; byte-level BPE starts with 256 byte tokens) and/or `num_merges`. `mode` "
-            "'byte_level' (default, GPT-2 style, any language) or 'classic' (the textbook algorithm with "
-            "'</w>'). An existing name is refused unless overwrite=true. Sends progress notifications; "
-            "cancelling the call stops training and saves nothing. Returns the vocabulary size, merges learned, "
-            "why training stopped, corpus statistics, timings, the first merges, and the tokenizer's resource URI."
-        ),
-        annotations=ToolAnnotations(
-            title="Train a BPE tokenizer", read_only_hint=False, destructive_hint=True,
-            idempotent_hint=False, open_world_hint=False,
-        ),
-    )
-    add(
-        "encode",
-        s.EncodeInput,
-        s.EncodeResult,
-        lambda args, ctx, roots: token_view_app.with_readable_tokens(service.encode(args)),
-        meta=token_view_app.TOOL_META,
-        description=(
-            "Turn text into token ids with a stored tokenizer. Give `text` (one string) or `texts` (a batch). "
-            "Set return_tokens / return_offsets to see each token's readable text and character span. For "
-            "model input, batches can be truncated (max_length, truncation_side) and padded (padding, "
-            "padding_side, pad_token), which adds an attention_mask (1 = real token, 0 = padding). Special-token "
-            "strings in the text are an error unless listed in allowed_special (then they become their id) or "
-            "disallowed_special=[] (then they are plain text). Returns one encoding per text and the total count."
-        ),
-        annotations=_read_only("Encode text"),
-    )
-    add(
-        "decode",
-        s.DecodeInput,
-        s.DecodeResult,
-        lambda args, ctx, roots: service.decode(args),
-        description=(
-            "Turn token ids back into text with a stored tokenizer (the inverse of encode). Byte-level "
-            "tokenizers restore the text exactly; classic ones join words with single spaces. Returns the text "
-            "and whether the bytes were valid UTF-8 (ids cut in the middle of a character are not)."
-        ),
-        annotations=_read_only("Decode ids"),
-    )
-    add(
-        "inspect_vocab",
-        s.InspectInput,
-        s.VocabView,
-        lambda args, ctx, roots: service.inspect(args),
-        description=(
-            "Look inside a stored tokenizer. view='summary' (default): mode, pre-tokenizer, vocabulary size, "
-            "merges, special tokens and a histogram of token lengths. view='tokens': a page of tokens with id, "
-            "readable text, length and the merge that made each; sort by id, length or alphabetically; filter "
-            "with `contains` or `regex`. view='merges': a page of merges in rank order as [left, right] pairs. "
-            "view='token' with `id` or `token`: one token's bytes and the tree of merges that builds it. Pages "
-            f"hold at most {s.PAGE_LIMIT_MAX} items and say how to fetch the next one (next_offset)."
-        ),
-        annotations=_read_only("Inspect a vocabulary"),
-    )
-    add(
-        "explain",
-        s.ExplainInput,
-        s.ExplainResult,
-        lambda args, ctx, roots: service.explain(args),
-        description=(
-            "Show, merge by merge, how BPE turns a word or short text into tokens: the word spelled as "
-            "characters or bytes, each merge applied (which pair, which rank) and the symbols after it, then the "
-            "final tokens and ids. Use a stored `tokenizer`, or give `train_on` (a small corpus such as "
-            "'low low low lower newest newest widest') to first learn `num_merges` merges, which are listed too, "
-            "without storing anything. Best for teaching or debugging a surprising tokenization. Returns the "
-            "steps as data and as a readable `walkthrough`."
-        ),
-        annotations=_read_only("Explain BPE step by step"),
-    )
-    add(
-        "list_tokenizers",
-        s.ListInput,
-        s.TokenizerList,
-        lambda args, ctx, roots: service.list_tokenizers(),
-        description=(
-            "List the stored tokenizers with their mode, vocabulary size, merges, special tokens and resource "
-            "URI; files that are not valid tokenizers are reported under `unreadable`. Also shows the data "
-            "directory and the allowed roots set at server start (the client's own roots are allowed too). "
-            "Call this first to find tokenizer names."
-        ),
-        annotations=_read_only("List tokenizers"),
-    )
-    add(
-        "delete_tokenizer",
-        s.DeleteInput,
-        s.DeleteResult,
-        lambda args, ctx, roots: service.delete(args),
-        description=(
-            "Delete a stored tokenizer by name, permanently (there is no undo). Use it to remove a tokenizer that "
-            "is no longer needed; to replace one, train_bpe with overwrite=true is enough. Files written by "
-            "export_tokenizer are not touched. Returns the names that remain."
-        ),
-        annotations=ToolAnnotations(
-            title="Delete a tokenizer", read_only_hint=False, destructive_hint=True,
-            idempotent_hint=True, open_world_hint=False,
-        ),
-    )
-
-    def import_(args: s.ImportInput, ctx: Context, roots: ListRootsResult | None) -> s.ImportResult:
-        return service.import_tokenizer(args, files=service.file_access(_root_paths(roots)))
-
-    add(
-        "import_tokenizer",
-        s.ImportInput,
-        s.ImportResult,
-        import_,
-        roots=client_roots["always"],
-        description=(
-            "Import a tokenizer made elsewhere and store it under a name, so that encode, explain, "
-            "inspect_vocab and the other tools can use it: a Hugging Face tokenizer.json (byte-level BPE), a "
-            "tiktoken .tiktoken file (with pattern='cl100k' or 'o200k' for OpenAI's files unless the companion "
-            ".tiktoken.json is present), a GPT-2 vocab.json + merges.txt pair, a subword-nmt codes file, or "
-            "bpe_core's native JSON. Files must be inside the allowed roots. The import is exact or refused "
-            "with the reason. Returns the stored name, format, mode, sizes and special tokens."
-        ),
-        annotations=ToolAnnotations(
-            title="Import a tokenizer file", read_only_hint=False, destructive_hint=True,
-            idempotent_hint=True, open_world_hint=False,
-        ),
-    )
-
-    def export(args: s.ExportInput, ctx: Context, roots: ListRootsResult | None) -> s.ExportResult:
-        return service.export_tokenizer(args, files=service.file_access(_root_paths(roots)))
-
-    add(
-        "export_tokenizer",
-        s.ExportInput,
-        s.ExportResult,
-        export,
-        roots=client_roots["always"],
-        description=(
-            "Write a stored tokenizer to files other libraries read, inside the allowed roots: format "
-            "'huggingface' (tokenizer.json for the tokenizers / transformers libraries, the default), 'tiktoken', "
-            "'gpt2' (vocab.json + merges.txt), 'subword_nmt' (classic tokenizers) or 'native'. Byte-level "
-            "tokenizers fit the first three; classic ones only subword_nmt and native. Existing files are refused "
-            "unless overwrite=true. Returns the files written and notes on how to load them."
-        ),
-        annotations=ToolAnnotations(
-            title="Export a tokenizer to files", read_only_hint=False, destructive_hint=True,
-            idempotent_hint=True, open_world_hint=False,
-        ),
-    )
-
+    Pass ``service`` to share one with the caller (tests reach the store and
+    the running trainings through it); by default the server makes its own.
+    """
+    service = service or BPEService(config)
+    server = ArgumentCheckingServer(SERVER_NAME, title="BPE tokenizers", instructions=INSTRUCTIONS,
+                                    version=_version(), extensions=[token_view_app.extension()],
+                                    **auth.server_options(config.auth_token))
+    tooling.register(server, TOOLS, service)
     _register_resources(server, service)
     prompts.register(server, service.store)
     _register_completions(server, service)
     return server
-
-
-# --- tool plumbing -------------------------------------------------------------------
-
-
-class _ArgumentCheckingServer(MCPServer):
-    """An :class:`MCPServer` whose argument errors are sentences (:mod:`server.argument_errors`).
-
-    The SDK validates a call's arguments against the tool's signature before
-    our function runs, and reports pydantic's raw text; it also drops
-    arguments the tool does not have, so a misspelt ``vocab_sise`` would be
-    ignored without a word.  Both are caught here, where every call passes.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.argument_names: dict[str, list[str]] = {}  # tool -> its arguments, in schema order
-
-    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None):
-        known = self.argument_names.get(name)
-        if known is not None and not arguments.keys() <= set(known):
-            message = argument_errors.unknown_arguments(arguments.keys() - set(known), known)
-            raise ToolError(f"Error executing tool {name}: {message}")
-        try:
-            return await super().call_tool(name, arguments, context)
-        except ToolError as exc:
-            # Only the SDK's own argument check raises a ToolError caused by a ValidationError.
-            if type(exc) is ToolError and isinstance(exc.__cause__, ValidationError):
-                raise ToolError(f"Error executing tool {name}: {argument_errors.describe(exc.__cause__)}") from exc.__cause__
-            raise
-
-
-def _tool_function(
-    name: str, input_model: type[BaseModel], output_model: type[BaseModel], handler: Callable, roots_resolver=None
-):
-    """A plain function whose keyword arguments are ``input_model``'s fields.
-
-    The SDK builds a tool's input schema from its function signature, so the
-    signature is generated from the model (each field with its type,
-    constraints and description).  The body validates the arguments against
-    the full model (cross-field rules included), runs ``handler(args, ctx,
-    roots)`` and turns errors the caller can fix into tool errors.
-    """
-    parameters = []
-    for field_name, field in input_model.model_fields.items():
-        metadata = Field(description=field.description, title=field.title)
-        annotation = Annotated[(field.annotation, *field.metadata, metadata)]
-        default = inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)
-        parameters.append(inspect.Parameter(field_name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                            annotation=annotation))
-    parameters.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
-    roots_annotation = Annotated[ListRootsResult | None, Resolve(roots_resolver or _no_roots)]
-    parameters.append(inspect.Parameter("client_roots", inspect.Parameter.KEYWORD_ONLY, annotation=roots_annotation))
-
-    def tool(**arguments: Any):
-        ctx = arguments.pop("ctx")
-        roots = arguments.pop("client_roots")
-        try:
-            args = input_model.model_validate(arguments)
-        except ValidationError as exc:
-            raise ToolError(argument_errors.describe(exc)) from None
-        try:
-            return handler(args, ctx, roots)
-        except _CALLER_ERRORS as exc:
-            raise ToolError(str(exc)) from None
-        except OSError as exc:  # a file that passed the checks but cannot be read or written
-            where = f"{exc.filename}: " if exc.filename else ""
-            raise ToolError(f"{where}{exc.strerror or exc}") from None
-        except TrainingCancelled:
-            raise ToolError("the call was cancelled; nothing was saved") from None
-
-    tool.__name__ = tool.__qualname__ = name
-    tool.__signature__ = inspect.Signature(parameters, return_annotation=output_model)
-    tool.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": output_model}
-    return tool
-
-
-def _progress_reporter(ctx: Context):
-    """Send progress notifications from the worker thread through the event loop."""
-
-    def report(progress: float, total: float, message: str) -> None:
-        try:
-            anyio.from_thread.run(ctx.report_progress, progress, total, message)
-        except Exception as exc:  # a vanished client must not break the training
-            logger.debug("progress notification not sent: %r", exc)
-
-    return report
-
-
-def _cancel_requested() -> bool:
-    """True once the MCP request running this worker thread was cancelled."""
-    try:
-        anyio.from_thread.check_cancelled()
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except Exception:
-        return False  # not in an AnyIO worker thread: nothing can cancel us
-    except BaseException:
-        return True  # the event loop's cancellation exception
-    return False
-
-
-def _no_roots() -> None:
-    return None
-
-
-def _roots_resolvers(config: ServerConfig) -> dict[str, Callable]:
-    """Resolvers that fetch the client's roots, only when a call needs files.
-
-    They ask only clients that declare the roots capability; the SDK sends
-    ``roots/list`` (2025-11-25) or an input request (2026-07-28).
-    """
-
-    def offers_roots(ctx: Context) -> bool:
-        capabilities = ctx.client_capabilities
-        return config.use_client_roots and capabilities is not None and capabilities.roots is not None
-
-    def roots_for_paths(ctx: Context, paths: list[str] | None) -> ListRoots | None:
-        return ListRoots() if paths and offers_roots(ctx) else None
-
-    def roots_always(ctx: Context) -> ListRoots | None:
-        return ListRoots() if offers_roots(ctx) else None
-
-    return {"paths": roots_for_paths, "always": roots_always}
-
-
-def _root_paths(roots: ListRootsResult | None) -> list[Path]:
-    if roots is None:
-        return []
-    return paths_from_root_uris([str(root.uri) for root in roots.roots])
 
 
 # --- resources and completions ---------------------------------------------------------

@@ -58,6 +58,15 @@ class MergeRule(BaseModel):
 
 
 class TrainInput(Input):
+    """Train a BPE tokenizer on a corpus and save it under a name, for later use with encode, decode,
+    inspect_vocab, explain and export_tokenizer. The corpus is `text`, and/or `paths` (files, directories or
+    glob patterns inside the server's allowed roots). Choose `vocab_size` (final vocabulary size; byte-level BPE
+    starts with 256 byte tokens) and/or `num_merges`. `mode` 'byte_level' (default, GPT-2 style, any language)
+    or 'classic' (the textbook algorithm with '</w>'). An existing name is refused unless overwrite=true. Sends
+    progress notifications; cancelling the call stops training and saves nothing. Returns the vocabulary size,
+    merges learned, why training stopped, corpus statistics, timings, the first merges, and the tokenizer's
+    resource URI.
+    """
     name: NewTokenizerName
     text: str | None = Field(
         None,
@@ -152,6 +161,13 @@ class TrainResult(BaseModel):
 
 
 class EncodeInput(Input):
+    """Turn text into token ids with a stored tokenizer. Give `text` (one string) or `texts` (a batch). Set
+    return_tokens / return_offsets to see each token's readable text and character span. For model input,
+    batches can be truncated (max_length, truncation_side) and padded (padding, padding_side, pad_token), which
+    adds an attention_mask (1 = real token, 0 = padding). Special-token strings in the text are an error unless
+    listed in allowed_special (then they become their id) or disallowed_special=[] (then they are plain text).
+    Returns one encoding per text and the total count.
+    """
     tokenizer: TokenizerName
     text: str | None = Field(None, description="One text to encode. Give text or texts.")
     texts: list[str] | None = Field(
@@ -210,6 +226,10 @@ class EncodeResult(BaseModel):
 
 
 class DecodeInput(Input):
+    """Turn token ids back into text with a stored tokenizer (the inverse of encode). Byte-level tokenizers restore
+    the text exactly; classic ones join words with single spaces. Returns the text and whether the bytes were
+    valid UTF-8 (ids cut in the middle of a character are not).
+    """
     tokenizer: TokenizerName
     ids: list[Annotated[int, Field(ge=0)]] = Field(max_length=1_000_000, description="Token ids to turn back into text.")
     errors: Literal["replace", "strict"] = Field(
@@ -230,6 +250,13 @@ class DecodeResult(BaseModel):
 
 
 class InspectInput(Input):
+    """Look inside a stored tokenizer. view='summary' (default): mode, pre-tokenizer, vocabulary size, merges,
+    special tokens and a histogram of token lengths. view='tokens': a page of tokens with id, readable text,
+    length and the merge that made each; sort by id, length or alphabetically; filter with `contains` or
+    `regex`. view='merges': a page of merges in rank order as [left, right] pairs. view='token' with `id` or
+    `token`: one token's bytes and the tree of merges that builds it. Pages hold at most 500 items and say how
+    to fetch the next one (next_offset).
+    """
     tokenizer: TokenizerName
     view: Literal["summary", "tokens", "merges", "token"] = Field(
         "summary",
@@ -344,6 +371,12 @@ class VocabView(BaseModel):
 
 
 class ExplainInput(Input):
+    """Show, merge by merge, how BPE turns a word or short text into tokens: the word spelled as characters or
+    bytes, each merge applied (which pair, which rank) and the symbols after it, then the final tokens and ids.
+    Use a stored `tokenizer`, or give `train_on` (a small corpus such as 'low low low lower newest newest
+    widest') to first learn `num_merges` merges, which are listed too, without storing anything. Best for
+    teaching or debugging a surprising tokenization. Returns the steps as data and as a readable `walkthrough`.
+    """
     text: str = Field(min_length=1, max_length=2000, description="A word or short text to explain.")
     tokenizer: TokenizerName | None = Field(
         None, description="Stored tokenizer whose merges to apply. Leave out and give train_on to learn merges first."
@@ -407,7 +440,10 @@ class ExplainResult(BaseModel):
 
 
 class ListInput(Input):
-    pass
+    """List the stored tokenizers with their mode, vocabulary size, merges, special tokens and resource URI; files
+    that are not valid tokenizers are reported under `unreadable`. Also shows the data directory and the allowed
+    roots set at server start (the client's own roots are allowed too). Call this first to find tokenizer names.
+    """
 
 
 class TokenizerInfo(BaseModel):
@@ -435,6 +471,10 @@ class TokenizerList(BaseModel):
 
 
 class DeleteInput(Input):
+    """Delete a stored tokenizer by name, permanently (there is no undo). Use it to remove a tokenizer that is no
+    longer needed; to replace one, train_bpe with overwrite=true is enough. Files written by export_tokenizer
+    are not touched. Returns the names that remain.
+    """
     name: TokenizerName
 
 
@@ -454,6 +494,13 @@ _FORMATS_EXPLAINED = (
 
 
 class ImportInput(Input):
+    """Import a tokenizer made elsewhere and store it under a name, so that encode, explain, inspect_vocab and the
+    other tools can use it: a Hugging Face tokenizer.json (byte-level BPE), a tiktoken .tiktoken file (with
+    pattern='cl100k' or 'o200k' for OpenAI's files unless the companion .tiktoken.json is present), a GPT-2
+    vocab.json + merges.txt pair, a subword-nmt codes file, or bpe_core's native JSON. Files must be inside the
+    allowed roots. The import is exact or refused with the reason. Returns the stored name, format, mode, sizes
+    and special tokens.
+    """
     name: NewTokenizerName
     paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
         min_length=1,
@@ -491,6 +538,12 @@ class ImportResult(BaseModel):
 
 
 class ExportInput(Input):
+    """Write a stored tokenizer to files other libraries read, inside the allowed roots: format 'huggingface'
+    (tokenizer.json for the tokenizers / transformers libraries, the default), 'tiktoken', 'gpt2' (vocab.json +
+    merges.txt), 'subword_nmt' (classic tokenizers) or 'native'. Byte-level tokenizers fit the first three;
+    classic ones only subword_nmt and native. Existing files are refused unless overwrite=true. Returns the
+    files written and notes on how to load them.
+    """
     tokenizer: TokenizerName
     format: FileFormat = Field("huggingface", description="One of " + _FORMATS_EXPLAINED + ".")
     destination: str = Field(

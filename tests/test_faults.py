@@ -31,6 +31,7 @@ from mcp import Client
 
 from bpe_core.trainer import BPETrainer
 from server import ServerConfig, build_server
+from server.service import BPEService
 from test_hostile_stdio import LEGACY, StdioServer
 
 TEXT = "low lower newest widest " * 30
@@ -206,8 +207,13 @@ def test_sigkill_in_the_middle_of_saving_keeps_the_previous_version(tmp_path, di
 
 
 @pytest.fixture
-def memory_server(tmp_path):
-    return build_server(ServerConfig(data_dir=tmp_path / "data"))
+def memory_service(tmp_path):
+    return BPEService(ServerConfig(data_dir=tmp_path / "data"))
+
+
+@pytest.fixture
+def memory_server(memory_service):
+    return build_server(memory_service.config, memory_service)
 
 
 async def _train(client, name, vocab_size=270, **extra):
@@ -303,8 +309,8 @@ async def test_files_corrupted_by_hand_are_named_and_the_rest_keep_working(memor
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_a_cancelled_call_stops_training_and_the_next_call_is_served(memory_server, mode):
-    service = memory_server.service
+async def test_a_cancelled_call_stops_training_and_the_next_call_is_served(memory_server, memory_service, mode):
+    service = memory_service
     merging = anyio.Event()
 
     async def on_progress(progress, total, message):
@@ -348,10 +354,11 @@ def test_a_client_that_disconnects_mid_training_ends_the_work(tmp_path, dirs):
 
 
 @pytest.mark.anyio
-async def test_a_client_that_disconnects_mid_training_frees_the_work_and_the_next_client_is_served(memory_server):
+async def test_a_client_that_disconnects_mid_training_frees_the_work_and_the_next_client_is_served(memory_server,
+                                                                                                    memory_service):
     """In one server process: the client goes away during merging; the worker's training stops,
     its trainer is freed and the memory it held is returned; a new client is served at once."""
-    service = memory_server.service
+    service = memory_service
     merging = anyio.Event()
     trainers: list[weakref.ref] = []
 

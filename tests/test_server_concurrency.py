@@ -11,6 +11,7 @@ import pytest
 from mcp import Client
 
 from server import ServerConfig, build_server
+from server.service import BPEService
 from server.config import Limits
 
 pytestmark = pytest.mark.anyio
@@ -34,9 +35,9 @@ async def test_cancelled_training_stops_the_worker_and_other_calls_are_answered_
     # A million tokens: a training that runs until it is cancelled (about 20,000
     # merges a second here), so every check below happens while it runs.
     limits = Limits(max_vocab_size=1_000_000)
-    server = build_server(ServerConfig(data_dir=tmp_path / "data", roots=(big_corpus,), limits=limits))
+    service = BPEService(ServerConfig(data_dir=tmp_path / "data", roots=(big_corpus,), limits=limits))
+    server = build_server(service.config, service)
     caplog.set_level(logging.INFO, logger="server.service")
-    service = server.service
     merging = anyio.Event()
     seen_progress = []
 

@@ -11,6 +11,7 @@ from mcp_types import PromptReference, ResourceTemplateReference
 
 from bpe_core import load_tokenizer
 from server import ServerConfig, build_server
+from server.storage import TokenizerStore
 
 pytestmark = pytest.mark.anyio
 
@@ -48,7 +49,7 @@ async def test_resources_and_templates_are_listed(server, mode):
     assert all(t.description and t.mime_type for t in templates)
 
 
-async def test_reading_each_resource(server, mode):
+async def test_reading_each_resource(server, mode, tmp_path):
     async with Client(server, mode=mode) as client:
         summary = await trained(client, special_tokens=["<pad>"])
         listing = await read(client, "bpe://tokenizers")
@@ -56,7 +57,7 @@ async def test_reading_each_resource(server, mode):
         merges = await read(client, "bpe://tokenizers/cats/merges")
         vocab = await read(client, "bpe://tokenizers/cats/vocab")
         huggingface = await read(client, "bpe://tokenizers/cats/tokenizer.json")
-    stored = load_tokenizer(server.service.store.path_for("cats"))
+    stored = load_tokenizer(TokenizerStore(tmp_path / "data").path_for("cats"))
     assert [t["name"] for t in json.loads(listing.text)["tokenizers"]] == ["cats"]
     assert native.mime_type == "application/json" and json.loads(native.text)["format"] == "bpe_core.tokenizer"
     lines = merges.text.splitlines()

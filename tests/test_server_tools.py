@@ -15,6 +15,7 @@ from mcp_types import ListRootsResult, Root
 
 from bpe_core.byte_symbols import BYTE_TO_SYMBOL
 from server import ServerConfig, build_server
+from server.storage import TokenizerStore
 from server import schemas
 from server.config import Limits
 
@@ -49,6 +50,12 @@ def corpus_root(tmp_path) -> Path:
 def server(tmp_path, corpus_root):
     config = ServerConfig(data_dir=tmp_path / "data", roots=(corpus_root,), limits=Limits(max_vocab_size=5000))
     return build_server(config)
+
+
+@pytest.fixture
+def store(tmp_path):
+    """The server's tokenizer store, as another process sharing its data directory sees it."""
+    return TokenizerStore(tmp_path / "data")
 
 
 async def call(client: Client, tool: str, arguments: dict, **options) -> dict:
@@ -101,7 +108,7 @@ async def test_every_tool_has_described_bounded_schemas_and_honest_annotations(s
 # --- train, encode, decode ---------------------------------------------------------------
 
 
-async def test_train_returns_the_summary_and_saves_the_tokenizer(server, mode):
+async def test_train_returns_the_summary_and_saves_the_tokenizer(server, store, mode):
     async with Client(server, mode=mode) as client:
         result = await train(client, special_tokens=["<pad>"])
         listing = await call(client, "list_tokenizers", {})
@@ -113,7 +120,7 @@ async def test_train_returns_the_summary_and_saves_the_tokenizer(server, mode):
     assert [m.rank for m in summary.first_merges] == list(range(20))
     assert {"counting", "merging", "saving", "total"} <= summary.seconds.keys()
     assert [t["name"] for t in listing["tokenizers"]] == ["tok"]
-    assert (server.service.store.directory / "tok.json").is_file()
+    assert (store.directory / "tok.json").is_file()
 
 
 async def test_train_in_merges_like_the_tutorial(server, mode):
@@ -309,7 +316,7 @@ async def test_inspect_finds_byte_level_tokens_by_readable_text(server, mode):
 # --- explain ---------------------------------------------------------------------------
 
 
-async def test_explain_with_train_on_follows_the_textbook(server, mode):
+async def test_explain_with_train_on_follows_the_textbook(server, store, mode):
     async with Client(server, mode=mode) as client:
         result = await call(client, "explain", {"text": "lowest", "train_on": TEXTBOOK, "num_merges": 10})
     assert result["tokenizer"] is None and result["mode"] == "classic"
@@ -319,7 +326,7 @@ async def test_explain_with_train_on_follows_the_textbook(server, mode):
     assert [tuple(step["pair"]) for step in word["steps"]][:2] == [("e", "s"), ("es", "t")]
     assert word["tokens"] == ["low", "est</w>"]
     assert "merge #0 (e + s -> es)" in result["walkthrough"]
-    assert server.service.store.names() == []  # nothing stored
+    assert store.names() == []  # nothing stored
 
 
 async def test_explain_with_a_stored_byte_level_tokenizer(server, mode):
@@ -362,8 +369,7 @@ async def test_byte_level_explain_uses_one_notation_explained_once(server, mode)
 # --- listing and deleting -----------------------------------------------------------------------
 
 
-async def test_list_reports_corrupt_files_by_name_and_keeps_going(server, mode):
-    store = server.service.store
+async def test_list_reports_corrupt_files_by_name_and_keeps_going(server, store, mode):
     async with Client(server, mode=mode) as client:
         await train(client, name="good")
         (store.directory / "broken.json").write_text('{"format": "bpe_core.tokenizer", "vers', encoding="utf-8")

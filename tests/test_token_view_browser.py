@@ -17,6 +17,7 @@ from mcp import Client
 from bpe_core import token_view
 from browser import chromium, require_browser, serve
 from server import ServerConfig, build_server
+from server.storage import TokenizerStore
 from server.token_view_app import RESOURCE_URI
 
 # The text to show: English, Chinese and emoji the tokenizer learned, and one character it never saw ('龍'),
@@ -83,7 +84,7 @@ def served(tmp_path_factory):
 
     html, arguments, encoded, server = anyio.run(from_server)
     # A comparison's shape: one segmentation per tokenizer (see server/token_view_app.py).
-    store = server.service.store
+    store = TokenizerStore(data_dir)
     compared = {"segmentations": [token_view.segment(store.load(name).tokenizer, name, TEXT).to_dict()
                                   for name in ("news", "small")]}
     pages = {f"/{kind}-{theme}.html": host_page(html, arguments, result, theme)

@@ -1,0 +1,228 @@
+"""How a row of the tool table becomes an MCP tool: the SDK plumbing, in one place.
+
+:mod:`server.tools` says *what* each tool is (name, input and result
+models, annotations, the service call); this module does the rest:
+
+* the SDK builds a tool's input schema from its function signature, so a
+  signature is generated from the input model (each field with its type,
+  bounds and description), and the body validates against the whole model;
+* argument errors become sentences (:mod:`server.argument_errors`), also
+  for the SDK's own check, and unknown arguments are refused by name;
+* errors the caller can fix become tool errors with their message;
+* a call's files are resolved against the allowed roots plus the client's
+  roots, fetched only when the call needs files;
+* progress goes from the worker thread to the client through the event
+  loop, and cancellation of the request reaches the work as ``should_stop``.
+
+Every tool is a plain function, so the SDK runs it in a worker thread and a
+long training never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import anyio.from_thread
+from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ListRootsResult, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
+
+from bpe_core import BPEError, TrainingCancelled
+
+from . import argument_errors
+from .config import LimitExceeded, ServerConfig
+from .files import FileAccess, FileAccessError, paths_from_root_uris
+from .service import BPEService, Progress, StopCheck
+from .storage import StoreError
+
+logger = logging.getLogger(__name__)
+
+# Errors whose message is written for the caller: they become tool errors.
+CALLER_ERRORS = (BPEError, StoreError, FileAccessError, LimitExceeded)
+
+#: When a tool asks the client for its roots: never, only when ``paths`` is given, or always.
+RootsWanted = Literal["never", "paths", "always"]
+
+
+@dataclass
+class ToolCall:
+    """What one call gives the service besides its arguments: files, progress, cancellation."""
+
+    service: BPEService
+    client_roots: list[Path] = field(default_factory=list)
+    progress: Progress | None = None
+    should_stop: StopCheck | None = None
+
+    def files(self) -> FileAccess:
+        """The allowed roots of this call: the server's, plus the client's unless --no-client-roots."""
+        return self.service.file_access(self.client_roots)
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One row of the tool table: everything that defines a tool.
+
+    The description is the input model's docstring, so what the tool does and
+    what its arguments mean are written side by side.
+    """
+
+    name: str
+    input_model: type[BaseModel]
+    result_model: type[BaseModel]
+    run: Callable[[BPEService, Any, ToolCall], Any]  # (service, validated input, call) -> result
+    annotations: ToolAnnotations
+    roots: RootsWanted = "never"
+    meta: dict | None = None
+
+    @property
+    def description(self) -> str:
+        return " ".join(inspect.cleandoc(self.input_model.__doc__ or "").split())
+
+
+def read_only(title: str) -> ToolAnnotations:
+    return ToolAnnotations(title=title, read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+
+
+def changes_storage(title: str, *, idempotent: bool) -> ToolAnnotations:
+    return ToolAnnotations(title=title, read_only_hint=False, destructive_hint=True, idempotent_hint=idempotent,
+                           open_world_hint=False)
+
+
+class ArgumentCheckingServer(MCPServer):
+    """An :class:`MCPServer` whose argument errors are sentences (:mod:`server.argument_errors`).
+
+    The SDK validates a call's arguments against the tool's signature before
+    our function runs, and reports pydantic's raw text; it also drops
+    arguments the tool does not have, so a misspelt ``vocab_sise`` would be
+    ignored without a word.  Both are caught here, where every call passes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.argument_names: dict[str, list[str]] = {}  # tool -> its arguments, in schema order
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None):
+        known = self.argument_names.get(name)
+        if known is not None and not arguments.keys() <= set(known):
+            message = argument_errors.unknown_arguments(arguments.keys() - set(known), known)
+            raise ToolError(f"Error executing tool {name}: {message}")
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            # Only the SDK's own argument check raises a ToolError caused by a ValidationError.
+            if type(exc) is ToolError and isinstance(exc.__cause__, ValidationError):
+                raise ToolError(f"Error executing tool {name}: {argument_errors.describe(exc.__cause__)}") from exc.__cause__
+            raise
+
+
+def register(server: ArgumentCheckingServer, tools: list[Tool], service: BPEService) -> None:
+    """Add every row of ``tools`` to ``server``, each calling ``service``."""
+    resolvers = _roots_resolvers(service.config)
+    for tool in tools:
+        server.argument_names[tool.name] = list(tool.input_model.model_fields)
+        server.add_tool(
+            _tool_function(tool, service, resolvers[tool.roots]),
+            name=tool.name,
+            title=tool.annotations.title,
+            description=tool.description,
+            annotations=tool.annotations,
+            meta=tool.meta,
+        )
+
+
+def _tool_function(tool: Tool, service: BPEService, roots_resolver: Callable):
+    """A plain function whose keyword arguments are the input model's fields, running ``tool.run``."""
+    parameters = []
+    for field_name, model_field in tool.input_model.model_fields.items():
+        metadata = Field(description=model_field.description, title=model_field.title)
+        annotation = Annotated[(model_field.annotation, *model_field.metadata, metadata)]
+        default = (inspect.Parameter.empty if model_field.is_required()
+                   else model_field.get_default(call_default_factory=True))
+        parameters.append(inspect.Parameter(field_name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                            annotation=annotation))
+    parameters.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
+    roots_annotation = Annotated[ListRootsResult | None, Resolve(roots_resolver)]
+    parameters.append(inspect.Parameter("client_roots", inspect.Parameter.KEYWORD_ONLY, annotation=roots_annotation))
+
+    def function(**arguments: Any):
+        ctx = arguments.pop("ctx")
+        roots = arguments.pop("client_roots")
+        try:
+            args = tool.input_model.model_validate(arguments)
+        except ValidationError as exc:
+            raise ToolError(argument_errors.describe(exc)) from None
+        call = ToolCall(service, _root_paths(roots), _progress_reporter(ctx), _cancel_requested)
+        try:
+            return tool.run(service, args, call)
+        except CALLER_ERRORS as exc:
+            raise ToolError(str(exc)) from None
+        except OSError as exc:  # a file that passed the checks but cannot be read or written
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise ToolError(f"{where}{exc.strerror or exc}") from None
+        except TrainingCancelled:
+            raise ToolError("the call was cancelled; nothing was saved") from None
+
+    function.__name__ = function.__qualname__ = tool.name
+    function.__signature__ = inspect.Signature(parameters, return_annotation=tool.result_model)
+    function.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": tool.result_model}
+    return function
+
+
+def _progress_reporter(ctx: Context) -> Progress:
+    """Send progress notifications from the worker thread through the event loop."""
+
+    def report(progress: float, total: float, message: str) -> None:
+        try:
+            anyio.from_thread.run(ctx.report_progress, progress, total, message)
+        except Exception as exc:  # a vanished client must not break the training
+            logger.debug("progress notification not sent: %r", exc)
+
+    return report
+
+
+def _cancel_requested() -> bool:
+    """True once the MCP request running this worker thread was cancelled."""
+    try:
+        anyio.from_thread.check_cancelled()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception:
+        return False  # not in an AnyIO worker thread: nothing can cancel us
+    except BaseException:
+        return True  # the event loop's cancellation exception
+    return False
+
+
+def _roots_resolvers(config: ServerConfig) -> dict[RootsWanted, Callable]:
+    """Resolvers that fetch the client's roots, only when a call needs files.
+
+    They ask only clients that declare the roots capability; the SDK sends
+    ``roots/list`` (2025-11-25) or an input request (2026-07-28).
+    """
+
+    def offers_roots(ctx: Context) -> bool:
+        capabilities = ctx.client_capabilities
+        return config.use_client_roots and capabilities is not None and capabilities.roots is not None
+
+    def never() -> None:
+        return None
+
+    def when_paths_given(ctx: Context, paths: list[str] | None) -> ListRoots | None:
+        return ListRoots() if paths and offers_roots(ctx) else None
+
+    def always(ctx: Context) -> ListRoots | None:
+        return ListRoots() if offers_roots(ctx) else None
+
+    return {"never": never, "paths": when_paths_given, "always": always}
+
+
+def _root_paths(roots: ListRootsResult | None) -> list[Path]:
+    if roots is None:
+        return []
+    return paths_from_root_uris([str(root.uri) for root in roots.roots])
