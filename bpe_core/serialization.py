@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
+from .atomic_files import create_atomically, write_atomically
 from .errors import BPEError, TokenizerFileError
 from .pretokenize import PRESET_PATTERNS, WHITESPACE
 from .tokenizer import Tokenizer, TrainingReport
@@ -103,59 +103,28 @@ def _pattern_of(pattern: dict, fail) -> str | None:
     return source
 
 
-def save_tokenizer(tokenizer: Tokenizer, path: str | os.PathLike) -> Path:
-    """Write ``tokenizer`` to ``path`` atomically; returns the path."""
+def save_tokenizer(tokenizer: Tokenizer, path: str | os.PathLike, *, replace: bool = True) -> Path:
+    """Write ``tokenizer`` to ``path`` atomically; returns the path.
+
+    With ``replace=False`` an existing file is never replaced
+    (:class:`FileExistsError`), even one another process creates meanwhile.
+    """
     path = Path(path)
-    text = json.dumps(tokenizer_to_dict(tokenizer), ensure_ascii=False, indent=None, separators=(",", ":"))
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BPEError(
-            f"cannot save to {path}: the tokenizer holds a lone surrogate U+{ord(text[exc.start]):04X}, "
-            "which has no UTF-8 form; retrain it on text without lone surrogates"
-        ) from None
-    write_atomically(path, data)
+    data = tokenizer_bytes(tokenizer, path)
+    (write_atomically if replace else create_atomically)(path, data)
     return path
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers never see a partial file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+def tokenizer_bytes(tokenizer: Tokenizer, shown_as: str | os.PathLike = "<memory>") -> bytes:
+    """The native document of ``tokenizer`` as UTF-8 bytes (compact JSON)."""
+    text = json.dumps(tokenizer_to_dict(tokenizer), ensure_ascii=False, indent=None, separators=(",", ":"))
     try:
-        # mkstemp makes the file private (0600); give it the mode a plain
-        # open() would have, or keep the mode of the file it replaces.
-        os.chmod(temporary, _mode_for(path))
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _mode_for(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (os.umask would race with threads)."""
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BPEError(
+            f"cannot save to {shown_as}: the tokenizer holds a lone surrogate U+{ord(text[exc.start]):04X}, "
+            "which has no UTF-8 form; retrain it on text without lone surrogates"
+        ) from None
 
 
 def load_tokenizer(path: str | os.PathLike) -> Tokenizer:

@@ -25,6 +25,7 @@ from pathlib import Path
 import bpe_core
 from bpe_core import BPEError, BudgetExceeded, SpecialTokenError, Tokenizer, TrainingCancelled
 from bpe_core import display, inspection, interop
+from bpe_core.atomic_files import place_files
 from bpe_core.byte_symbols import bytes_to_symbols
 from bpe_core.trainer import END_OF_WORD
 
@@ -499,24 +500,10 @@ class BPEService:
             existing = [str(p) for p in finals if p.exists() or p.is_symlink()]
             if existing and not args.overwrite:
                 raise _files_exist(existing)
-            placed: list[Path] = []
-            for staged, final in zip(written.files, finals):
-                if args.overwrite:
-                    if final.is_symlink():
-                        final.unlink()  # replace the link itself, never the file it points to
-                    os.replace(staged, final)
-                    continue
-                try:
-                    os.link(staged, final)  # fails if the name appeared meanwhile
-                except FileExistsError:
-                    for path in placed:
-                        path.unlink(missing_ok=True)
-                    raise _files_exist([str(final)]) from None
-                except OSError:  # no hard links on this file system: check, then rename
-                    if final.exists():
-                        raise _files_exist([str(final)]) from None
-                    os.replace(staged, final)
-                placed.append(final)
+            try:
+                place_files(list(zip(written.files, finals)), replace=args.overwrite)
+            except FileExistsError as exc:  # the name appeared meanwhile
+                raise _files_exist([str(exc.filename)]) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return s.ExportResult(

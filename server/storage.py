@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import stat
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -302,33 +301,14 @@ class TokenizerStore:
                 f"a tokenizer named {clash!r} already exists, and names that differ only in case "
                 "would share one file on macOS and Windows; choose another name"
             )
-        if overwrite:
-            existed = path.exists()
-            save_tokenizer(tokenizer, path)
-            return path, existed
-        # Write under a temporary name, then link it to the real name: the
-        # link fails if the name exists, even if another process made it a
-        # moment ago, so "create" never replaces anything.
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
-        os.close(handle)
+        existed = overwrite and path.exists()
         try:
-            save_tokenizer(tokenizer, temporary)
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                raise self.exists_error(name) from None
-            except OSError:
-                # File systems without hard links: check, then rename (a
-                # narrow race remains between two processes there).
-                if path.exists():
-                    raise self.exists_error(name) from None
-                os.replace(temporary, path)
-        finally:
-            try:
-                os.unlink(temporary)
-            except FileNotFoundError:
-                pass
-        return path, False
+            # Without overwrite, the name is created, never replaced, even if
+            # another process made it a moment ago (bpe_core.atomic_files).
+            save_tokenizer(tokenizer, path, replace=overwrite)
+        except FileExistsError:
+            raise self.exists_error(name) from None
+        return path, existed
 
     def exists_error(self, name: str) -> TokenizerExists:
         return TokenizerExists(

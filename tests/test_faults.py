@@ -19,7 +19,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import time
 import tracemalloc
 import weakref
@@ -236,21 +235,32 @@ def _permission_denied(*args, **kwargs):
     raise PermissionError(errno.EACCES, "Permission denied")
 
 
+_real_os_open = os.open
+
+
+def _temporaries_denied(path, *args, **kwargs):
+    """``os.open`` in a directory where no new file may be made (a read-only data directory)."""
+    if str(path).endswith(".tmp"):
+        raise PermissionError(errno.EACCES, "Permission denied")
+    return _real_os_open(path, *args, **kwargs)
+
+
 @pytest.mark.anyio
-@pytest.mark.parametrize(("target", "failure", "reason"), [
-    ("fsync", _disk_full, "No space left on device"),
-    ("replace", _permission_denied, "Permission denied"),
-    ("mkstemp", _permission_denied, "Permission denied"),  # a read-only data directory
+@pytest.mark.parametrize(("targets", "failure", "reason"), [
+    (["fsync"], _disk_full, "No space left on device"),
+    (["replace", "link"], _permission_denied, "Permission denied"),  # the step that names the new file
+    (["open"], _temporaries_denied, "Permission denied"),
 ])
 async def test_a_failing_write_keeps_the_previous_version_and_says_why(memory_server, tmp_path, monkeypatch,
-                                                                      target, failure, reason):
+                                                                      targets, failure, reason):
     directory = tmp_path / "data" / "tokenizers"
     async with Client(memory_server) as client:
         await _train(client, "stable", vocab_size=270)
         before = await _ids(client, "stable")
         original = (directory / "stable.json").read_bytes()
         with monkeypatch.context() as patch:
-            patch.setattr(tempfile if target == "mkstemp" else os, target, failure)
+            for target in targets:
+                patch.setattr(os, target, failure)
             replaced = await client.call_tool("train_bpe", {"name": "stable", "text": TEXT + " more", "vocab_size": 290,
                                                             "overwrite": True})
             created = await client.call_tool("train_bpe", {"name": "fresh", "text": TEXT, "vocab_size": 270})

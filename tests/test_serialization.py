@@ -90,14 +90,43 @@ def test_failed_save_keeps_the_old_file_and_no_temporary(tmp_path, trained, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tok.json"]
 
 
-def test_saved_file_is_not_private(tmp_path, trained):
-    # mkstemp creates 0600 files; a saved tokenizer must get the usual mode.
-    old_umask = os.umask(0o022)
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_saved_file_gets_the_mode_the_umask_gives_new_files(tmp_path, trained, umask, mode):
+    # Not private like a mkstemp file, not a guessed umask: what open() would give.
+    old_umask = os.umask(umask)
     try:
         path = save_tokenizer(trained["gpt2"], tmp_path / "tok.json")
+        created = save_tokenizer(trained["gpt2"], tmp_path / "new.json", replace=False)
     finally:
         os.umask(old_umask)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert stat.S_IMODE(created.stat().st_mode) == mode
+
+
+def test_creating_never_replaces_and_leaves_no_temporary(tmp_path, trained):
+    path = save_tokenizer(trained["gpt2"], tmp_path / "tok.json")
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError):
+        save_tokenizer(trained["classic"], path, replace=False)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tok.json"]
+
+
+def test_placing_several_files_takes_back_what_it_placed_when_a_name_is_taken(tmp_path):
+    from bpe_core.atomic_files import place_files
+
+    staging, final = tmp_path / "staging", tmp_path / "final"
+    staging.mkdir()
+    final.mkdir()
+    for name in ("a", "b", "c"):
+        (staging / name).write_text(name)
+    (final / "b").write_text("theirs")
+    with pytest.raises(FileExistsError) as raised:
+        place_files([(staging / n, final / n) for n in ("a", "b", "c")], replace=False)
+    assert raised.value.filename == str(final / "b")
+    assert sorted(p.name for p in final.iterdir()) == ["b"] and (final / "b").read_text() == "theirs"
+    place_files([(staging / n, final / n) for n in ("a", "b", "c")], replace=True)
+    assert [(final / n).read_text() for n in ("a", "b", "c")] == ["a", "b", "c"]
 
 
 def test_overwrite_keeps_the_existing_mode(tmp_path, trained):
