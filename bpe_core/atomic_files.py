@@ -66,7 +66,8 @@ def place_files(moves: list[tuple[Path, Path]], *, replace: bool) -> None:
 
     With ``replace``, each final name is replaced (a symlink there is
     replaced itself, never the file it points to).  Without it, no existing
-    name is replaced: if one is taken, the files placed so far are removed
+    name is replaced (each staged file is linked to its name and left for the
+    caller's clean-up): if one is taken, the files placed so far are removed
     and :class:`FileExistsError` names it.
     """
     placed: list[Path] = []
@@ -82,7 +83,6 @@ def place_files(moves: list[tuple[Path, Path]], *, replace: bool) -> None:
             for path in placed:
                 path.unlink(missing_ok=True)
             raise
-        _remove(staged)
         placed.append(final)
 
 
