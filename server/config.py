@@ -8,9 +8,10 @@ message can tell the user exactly what to change.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import platformdirs
 
 APP_NAME = "mcp-server-bpe"
 
@@ -106,19 +107,13 @@ class ServerConfig:
 
 
 def default_data_dir() -> Path:
-    """The platform's per-user data directory for this application.
+    """The platform's per-user data directory for this application, as ``platformdirs`` knows it.
 
     Linux and other Unixes: ``$XDG_DATA_HOME/mcp-server-bpe`` (default
     ``~/.local/share/mcp-server-bpe``); macOS: ``~/Library/Application
-    Support/mcp-server-bpe``; Windows: ``%APPDATA%\\mcp-server-bpe``.
+    Support/mcp-server-bpe``; Windows: ``%LOCALAPPDATA%\\mcp-server-bpe``.
     """
-    if sys.platform == "win32":
-        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = str(Path.home() / "Library" / "Application Support")
-    else:
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / APP_NAME
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
 def data_dir_from(flag: str | None) -> Path:

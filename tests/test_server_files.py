@@ -104,13 +104,13 @@ def test_root_uris():
 
 
 def test_default_data_dir_follows_the_platform(monkeypatch, tmp_path):
+    import platformdirs
+
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    monkeypatch.setenv("APPDATA", str(tmp_path / "roaming"))
-    expected = {
-        "win32": tmp_path / "roaming" / "mcp-server-bpe",
-        "darwin": Path.home() / "Library" / "Application Support" / "mcp-server-bpe",
-    }.get(sys.platform, tmp_path / "mcp-server-bpe")
-    assert default_data_dir() == expected
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
+    assert default_data_dir() == Path(platformdirs.user_data_dir("mcp-server-bpe", appauthor=False))
+    if sys.platform.startswith("linux"):
+        assert default_data_dir() == tmp_path / "mcp-server-bpe"  # XDG_DATA_HOME is honoured
 
 
 def test_flags_win_over_environment_which_wins_over_defaults(monkeypatch, tmp_path):
