@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .storage import NAME_RULE
+from .storage import NAME_PATTERN, NAME_RULE
 
 # --- shared pieces -----------------------------------------------------------
 
@@ -25,7 +25,6 @@ TokenizerName = Annotated[
         description="Name of a stored tokenizer (list_tokenizers shows them).",
     ),
 ]
-NAME_PATTERN = r"^[^\W_][\w.-]{0,63}$"
 #: What each ``pattern`` constraint means, for argument errors (server.argument_errors).
 PATTERN_MEANINGS = {NAME_PATTERN: NAME_RULE}
 NewTokenizerName = Annotated[

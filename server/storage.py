@@ -35,7 +35,10 @@ NAME_RULE = (
     "1 to 64 characters: letters (any script), digits, '_', '-' and '.', starting with a letter or digit, "
     "with no '..' and not ending in '.'"
 )
-_NAME = re.compile(r"[^\W_][\w.-]{0,63}")
+#: The characters a name may use, as a JSON-schema pattern (the tools' schemas use it too);
+#: :func:`validate_name` adds what a pattern cannot say well ('..', a trailing '.', reserved names).
+NAME_PATTERN = r"^[^\W_][\w.-]{0,63}$"
+_NAME = re.compile(NAME_PATTERN)
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 SUFFIX = ".json"
 #: A temporary file untouched for this long has no writer left: a live one
