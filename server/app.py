@@ -38,7 +38,7 @@ from . import schemas as s
 from .config import LimitExceeded, ServerConfig
 from .files import FileAccessError, paths_from_root_uris
 from .service import BPEService
-from .storage import StoreError, UnknownTokenizer
+from .storage import StoreError, UnknownTokenizer, validate_name
 
 logger = logging.getLogger(__name__)
 
@@ -365,6 +365,10 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
     store = service.store
 
     def load(name: str):
+        try:
+            validate_name(name)
+        except StoreError as exc:  # a bad argument (JSON-RPC -32602), not a server failure
+            raise ResourceNotFoundError(str(exc)) from None
         try:
             return store.load(name)
         except UnknownTokenizer as exc:
