@@ -14,8 +14,9 @@ the error to answer, or ``None`` to let the SDK handle it.  Both transports
 use it: stdio (:mod:`server.stdio_transport`) and streamable HTTP
 (:mod:`server.http_transport`).
 
->>> screen({"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"}).model_dump(by_alias=True, exclude_none=True)
-{'jsonrpc': '2.0', 'id': None, 'error': {'code': -32600, 'message': 'Invalid Request: the id must be a string or an integer; got {"a": 1}'}}
+>>> refusal = screen({"jsonrpc": "2.0", "id": {"a": 1}, "method": "ping"})
+>>> refusal.id, refusal.error.code, refusal.error.message
+(None, -32600, 'Invalid Request: the id must be a string or an integer; got {"a": 1}')
 >>> screen({"jsonrpc": "2.0", "id": 7, "method": "ping", "params": "x"}).error.code
 -32602
 >>> screen({"jsonrpc": "2.0", "id": 7, "method": "ping"}) is None
