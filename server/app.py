@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +38,7 @@ from . import schemas as s
 from .config import LimitExceeded, ServerConfig
 from .files import FileAccessError, paths_from_root_uris
 from .service import BPEService
+from .shutdown import stopping
 from .storage import StoreError, UnknownTokenizer, validate_name
 
 logger = logging.getLogger(__name__)
@@ -274,6 +275,7 @@ def _tool_function(
     def tool(**arguments: Any):
         ctx = arguments.pop("ctx")
         roots = arguments.pop("client_roots")
+        _check_progress_token(ctx)
         try:
             args = input_model.model_validate(arguments)
         except ValidationError as exc:
@@ -303,12 +305,47 @@ def _validation_message(error: ValidationError) -> str:
     return "invalid arguments: " + "; ".join(problems)
 
 
+#: Longest ``_meta.progressToken`` accepted (characters; an integer counts its digits).  Every progress
+#: notification repeats the token, so a 3.5 MB token made each one 3.5 MB.
+MAX_PROGRESS_TOKEN_CHARS = 256
+#: Longest wait for one progress notification to be taken by the transport; after one such wait the call
+#: sends no more progress (the client is not reading), so no worker thread waits on a client for long.
+PROGRESS_SEND_TIMEOUT = 5.0
+
+
+def _check_progress_token(ctx: Context) -> None:
+    params = ctx.request_context.params or {}
+    meta = params.get("_meta") if isinstance(params, Mapping) else None
+    token = meta.get("progressToken") if isinstance(meta, Mapping) else None
+    if token is not None and len(str(token)) > MAX_PROGRESS_TOKEN_CHARS:
+        raise ToolError(
+            f"the request's _meta.progressToken is {len(str(token)):,} characters long; this server accepts "
+            f"progress tokens of at most {MAX_PROGRESS_TOKEN_CHARS} characters (every progress notification "
+            "repeats it). Use a short string or an integer"
+        )
+
+
 def _progress_reporter(ctx: Context):
-    """Send progress notifications from the worker thread through the event loop."""
+    """Send progress notifications from the worker thread through the event loop, never waiting long.
+
+    A client that does not read its replies must not hold the worker thread:
+    each notification may wait :data:`PROGRESS_SEND_TIMEOUT` seconds, and once
+    one has timed out (or the server is stopping) the call sends no more.
+    """
+    state = {"stalled": False}
+
+    async def send(progress: float, total: float, message: str) -> None:
+        with anyio.move_on_after(PROGRESS_SEND_TIMEOUT) as scope:
+            await ctx.report_progress(progress, total, message)
+        if scope.cancelled_caught:
+            state["stalled"] = True
+            logger.info("the client is not taking progress notifications; no more are sent for this call")
 
     def report(progress: float, total: float, message: str) -> None:
+        if state["stalled"] or stopping.is_set():
+            return
         try:
-            anyio.from_thread.run(ctx.report_progress, progress, total, message)
+            anyio.from_thread.run(send, progress, total, message)
         except Exception as exc:  # a vanished client must not break the training
             logger.debug("progress notification not sent: %r", exc)
 
@@ -316,7 +353,9 @@ def _progress_reporter(ctx: Context):
 
 
 def _cancel_requested() -> bool:
-    """True once the MCP request running this worker thread was cancelled."""
+    """True once the MCP request running this worker thread was cancelled, or the server is stopping."""
+    if stopping.is_set():
+        return True
     try:
         anyio.from_thread.check_cancelled()
     except (KeyboardInterrupt, SystemExit):
