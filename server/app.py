@@ -22,7 +22,7 @@ from bpe_core import BPEError, interop
 from . import auth, prompts, token_view_app, tooling
 from .config import ServerConfig
 from .service import BPEService
-from .storage import StoreError, UnknownTokenizer
+from .storage import StoreError, UnknownTokenizer, validate_name
 from .tooling import ArgumentCheckingServer
 from .tools import TOOLS
 
@@ -63,6 +63,10 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
 
     def load(name: str):
         """The stored tokenizer, if its documents fit in a reply (they are about as large as its file)."""
+        try:
+            validate_name(name)
+        except StoreError as exc:  # a bad argument (JSON-RPC -32602), not a server failure
+            raise ResourceNotFoundError(str(exc)) from None
         try:
             stored = store.load(name)
         except UnknownTokenizer as exc:

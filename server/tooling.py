@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import anyio
 import anyio.from_thread
 from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
@@ -39,6 +40,7 @@ from . import argument_errors
 from .config import LimitExceeded, ServerConfig
 from .files import FileAccess, FileAccessError, paths_from_root_uris
 from .service import BPEService, Progress, StopCheck
+from .shutdown import stopping
 from .storage import StoreError
 
 logger = logging.getLogger(__name__)
@@ -153,6 +155,7 @@ def _tool_function(tool: Tool, service: BPEService, roots_resolver: Callable):
     def function(**arguments: Any):
         ctx = arguments.pop("ctx")
         roots = arguments.pop("client_roots")
+        _check_progress_token(ctx)
         try:
             args = tool.input_model.model_validate(arguments)
         except ValidationError as exc:
@@ -174,12 +177,47 @@ def _tool_function(tool: Tool, service: BPEService, roots_resolver: Callable):
     return function
 
 
+#: Longest ``_meta.progressToken`` accepted (characters; an integer counts its digits).  Every progress
+#: notification repeats the token, so a 3.5 MB token made each one 3.5 MB.
+MAX_PROGRESS_TOKEN_CHARS = 256
+#: Longest wait for one progress notification to be taken by the transport; after one such wait the call
+#: sends no more progress (the client is not reading), so no worker thread waits on a client for long.
+PROGRESS_SEND_TIMEOUT = 5.0
+
+
+def _check_progress_token(ctx: Context) -> None:
+    params = ctx.request_context.params or {}
+    meta = params.get("_meta") if isinstance(params, Mapping) else None
+    token = meta.get("progressToken") if isinstance(meta, Mapping) else None
+    if token is not None and len(str(token)) > MAX_PROGRESS_TOKEN_CHARS:
+        raise ToolError(
+            f"the request's _meta.progressToken is {len(str(token)):,} characters long; this server accepts "
+            f"progress tokens of at most {MAX_PROGRESS_TOKEN_CHARS} characters (every progress notification "
+            "repeats it). Use a short string or an integer"
+        )
+
+
 def _progress_reporter(ctx: Context) -> Progress:
-    """Send progress notifications from the worker thread through the event loop."""
+    """Send progress notifications from the worker thread through the event loop, never waiting long.
+
+    A client that does not read its replies must not hold the worker thread:
+    each notification may wait :data:`PROGRESS_SEND_TIMEOUT` seconds, and once
+    one has timed out (or the server is stopping) the call sends no more.
+    """
+    state = {"stalled": False}
+
+    async def send(progress: float, total: float, message: str) -> None:
+        with anyio.move_on_after(PROGRESS_SEND_TIMEOUT) as scope:
+            await ctx.report_progress(progress, total, message)
+        if scope.cancelled_caught:
+            state["stalled"] = True
+            logger.info("the client is not taking progress notifications; no more are sent for this call")
 
     def report(progress: float, total: float, message: str) -> None:
+        if state["stalled"] or stopping.is_set():
+            return
         try:
-            anyio.from_thread.run(ctx.report_progress, progress, total, message)
+            anyio.from_thread.run(send, progress, total, message)
         except Exception as exc:  # a vanished client must not break the training
             logger.debug("progress notification not sent: %r", exc)
 
@@ -187,7 +225,9 @@ def _progress_reporter(ctx: Context) -> Progress:
 
 
 def _cancel_requested() -> bool:
-    """True once the MCP request running this worker thread was cancelled."""
+    """True once the MCP request running this worker thread was cancelled, or the server is stopping."""
+    if stopping.is_set():
+        return True
     try:
         anyio.from_thread.check_cancelled()
     except (KeyboardInterrupt, SystemExit):

@@ -8,6 +8,8 @@ True
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import socket
 import subprocess
@@ -26,12 +28,13 @@ def free_port() -> int:
 
 def start_http_server(
     data_dir: Path, log: Path, *flags: str, env: dict | None = None, timeout: float = 30,
-    stdout_log: Path | None = None,
+    stdout_log: Path | None = None, preexec_fn=None,
 ) -> tuple[subprocess.Popen, str, int]:
     """Start the server; returns ``(process, /mcp URL, port)`` once it accepts connections.
 
     stderr goes to ``log``, stdout to ``stdout_log`` (default: nowhere).
-    ``env`` entries set to ``None`` are removed from the environment.
+    ``env`` entries set to ``None`` are removed from the environment; ``preexec_fn`` runs in the child
+    before the server starts (to lower its resource limits, say).
     """
     port = free_port()
     with open(log, "wb") as stderr, open(stdout_log or os.devnull, "wb") as stdout:
@@ -40,6 +43,7 @@ def start_http_server(
              "--data-dir", str(data_dir), *flags],
             stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
             env={k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None},
+            preexec_fn=preexec_fn,
         )
     deadline = time.monotonic() + timeout
     while True:
@@ -62,3 +66,75 @@ def stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
+
+
+# --- raw HTTP, for tests that misbehave on purpose --------------------------------------------------------
+
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+LEGACY_VERSION = "2025-11-25"
+
+
+def post(port: int, message: dict, session: str | None = None, timeout: float = 30) -> tuple[int, dict, dict]:
+    """POST one JSON-RPC message to /mcp; returns ``(status, headers, JSON-RPC reply or {})``.
+
+    The reply may come as JSON or as an SSE stream (its last ``data:`` event).  The whole exchange must
+    end within ``timeout`` seconds (an SSE stream that only sends keep-alive pings does not extend it).
+    """
+    deadline = time.monotonic() + timeout
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        headers = {**HEADERS, **({"Mcp-Session-Id": session, "Mcp-Protocol-Version": LEGACY_VERSION}
+                                 if session else {})}
+        connection.request("POST", "/mcp", body=json.dumps(message).encode(), headers=headers)
+        answer = connection.getresponse()
+        chunks = []
+        while chunk := answer.read1(65536):
+            chunks.append(chunk)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no complete reply to {message.get('method')} within {timeout:g} s")
+            if connection.sock is not None:  # None once http.client knows the connection will close
+                connection.sock.settimeout(remaining)
+        text = b"".join(chunks).decode("utf-8", "replace")
+        found = {k.lower(): v for k, v in answer.getheaders()}
+    finally:
+        connection.close()
+    if found.get("content-type", "").startswith("text/event-stream"):
+        data = [line[5:].strip() for line in text.splitlines() if line.startswith("data:") and line[5:].strip()]
+        return answer.status, found, json.loads(data[-1]) if data else {}
+    return answer.status, found, json.loads(text) if text.strip() else {}
+
+
+def initialize(port: int, name: str = "raw-test") -> tuple[int, str | None, dict]:
+    """Open a 2025-11-25 session: ``(status, session id or None, reply)``; sends ``initialized`` too."""
+    status, headers, reply = post(port, {"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+        "protocolVersion": LEGACY_VERSION, "capabilities": {}, "clientInfo": {"name": name, "version": "0"}}})
+    session = headers.get("mcp-session-id")
+    if session:
+        post(port, {"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
+    return status, session, reply
+
+
+def call_tool(port: int, session: str | None, name: str, arguments: dict, request_id="call", meta=None,
+              timeout: float = 60) -> dict:
+    params = {"name": name, "arguments": arguments, **({"_meta": meta} if meta else {})}
+    return post(port, {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}, session,
+                timeout)[2]
+
+
+def unread_request(port: int, message: dict, session: str | None, receive_buffer: int = 4096,
+                   timeout: float = 60) -> socket.socket:
+    """Send a POST on a raw socket with a small receive buffer and never read the reply.
+
+    Sending fails after ``timeout`` seconds if the server stops reading.
+    """
+    body = json.dumps(message).encode()
+    headers = {**HEADERS, "Host": f"127.0.0.1:{port}", "Content-Length": str(len(body)),
+               **({"Mcp-Session-Id": session, "Mcp-Protocol-Version": LEGACY_VERSION} if session else {})}
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    raw.settimeout(timeout)
+    raw.connect(("127.0.0.1", port))
+    head = "POST /mcp HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    raw.sendall(head.encode() + body)
+    return raw

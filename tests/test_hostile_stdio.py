@@ -268,3 +268,38 @@ def test_garbage_gets_a_parse_error_and_non_messages_an_invalid_request(tmp_path
         assert_every_stdout_line_is_json_rpc(server.lines)
     finally:
         assert server.close() == 0
+
+
+def test_malformed_requests_get_the_right_error_with_their_id(tmp_path):
+    """Requests with an id that is not a string or an integer get -32600 with id null (before: no answer at all,
+    the SDK read them as notifications); bad params get -32602 and bad jsonrpc -32600, both with their id
+    (before: -32600 with id null); a bad tokenizer name in a resource URI is -32602 (before: -32603)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    server = StdioServer(tmp_path / "data", root, tmp_path / "stderr.log")
+    try:
+        server.request("init", "initialize", {"protocolVersion": LEGACY, "capabilities": {},
+                                              "clientInfo": {"name": "malformed", "version": "0"}})
+        server.send_json({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        bad_ids = [{"a": 1}, None, 1.5, True, [1]]
+        for bad_id in bad_ids:
+            server.send_json({"jsonrpc": "2.0", "id": bad_id, "method": "ping"})
+        server.assert_alive()  # answered after every line before it: the refusals are already written
+        refusals = [json.loads(line) for line in server.lines if b'"error"' in line]
+        assert [(m["id"], m["error"]["code"]) for m in refusals] == [(None, -32600)] * len(bad_ids)
+        assert "the id must be a string or an integer" in refusals[0]["error"]["message"]
+
+        assert server.request(10, "tools/call", "x")["error"]["code"] == -32602
+        assert server.request(11, "ping", [1, 2])["error"]["code"] == -32602
+        server.send_json({"jsonrpc": "1.0", "id": 12, "method": "ping"})
+        assert server.reply(12)["error"]["code"] == -32600
+        server.send_json({"jsonrpc": "2.0", "id": 13, "method": 5})
+        assert server.reply(13)["error"]["code"] == -32600
+
+        bad_name = server.request(14, "resources/read", {"uri": "bpe://tokenizers/a b"})
+        assert bad_name["error"]["code"] == -32602
+        assert "invalid tokenizer name 'a b'" in bad_name["error"]["message"]
+        assert server.request(15, "ping")["result"] == {}
+        assert_every_stdout_line_is_json_rpc(server.lines)
+    finally:
+        assert server.close() == 0
