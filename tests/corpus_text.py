@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import os
+import random
 import sysconfig
 from functools import lru_cache
 from pathlib import Path
@@ -205,3 +206,9 @@ def shared_corpus_slice(name: str, size: int) -> str:
         data = handle.read(size)
     cut = data.rfind(b"\n") + 1
     return data[: cut or len(data)].decode("utf-8")
+
+
+def random_text(size_words: int, seed: int = 3) -> str:
+    rng = random.Random(seed)
+    return " ".join("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(4, 12)))
+                    for _ in range(size_words))

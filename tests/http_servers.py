@@ -138,3 +138,9 @@ def unread_request(port: int, message: dict, session: str | None, receive_buffer
     head = "POST /mcp HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
     raw.sendall(head.encode() + body)
     return raw
+
+
+def start(tmp_path: Path, *flags: str, env: dict | None = None) -> tuple[subprocess.Popen, str, int]:
+    """:func:`start_http_server` with its data and a fresh stderr log under ``tmp_path``."""
+    return start_http_server(tmp_path / "data", tmp_path / f"stderr-{len(list(tmp_path.glob('stderr-*')))}.log",
+                             *flags, env=env)

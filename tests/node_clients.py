@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from http_servers import SERVER_SCRIPT, start_http_server, stop
+from http_servers import start_http_server, stop
 
 CLIENTS = Path(__file__).resolve().parent / "clients"
 NODE_MODULES = CLIENTS / "node_modules"

@@ -9,23 +9,17 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from http_servers import SERVER_SCRIPT as SCRIPT, start_http_server, stop
+from http_servers import SERVER_SCRIPT as SCRIPT, start, stop
 from server.auth import ENV_AUTH_TOKEN
 
 TOKEN = "s3cret-token-for-tests-0123456789"
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "access-test", "version": "0"}}}
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-def start(tmp_path: Path, *flags: str, env: dict | None = None) -> tuple[subprocess.Popen, str, int]:
-    return start_http_server(tmp_path / "data", tmp_path / f"stderr-{len(list(tmp_path.glob('stderr-*')))}.log",
-                             *flags, env=env)
 
 
 def listening_addresses(port: int) -> set[str]:

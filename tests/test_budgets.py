@@ -21,7 +21,7 @@ import bpe_core
 from server import ServerConfig, build_server
 from server.config import Limits
 from server.storage import TokenizerStore
-from test_hostile_stdio import LEGACY, StdioServer
+from stdio_harness import LEGACY, StdioServer
 
 TEXT = "low lower newest widest " * 30
 

@@ -21,7 +21,6 @@ must still be present on both sides):
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import anyio
 import pytest
@@ -30,7 +29,7 @@ from mcp.client.stdio import stdio_client
 from mcp_types import PromptReference, ResourceTemplateReference
 
 from server import ServerConfig, build_server
-from test_server_stdio import console_script
+from stdio_harness import console_script
 
 pytestmark = pytest.mark.anyio
 

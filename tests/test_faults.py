@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import errno
 import gc
-import json
 import os
-import random
 import signal
 import sys
 import time
@@ -31,7 +29,8 @@ from mcp import Client
 from bpe_core.trainer import BPETrainer
 from server import ServerConfig, build_server
 from server.service import BPEService
-from test_hostile_stdio import LEGACY, StdioServer
+from corpus_text import random_text
+from stdio_harness import StdioServer, call, handshake, merging_started, wait_for
 
 TEXT = "low lower newest widest " * 30
 PROBE = "lowest newer"
@@ -74,21 +73,6 @@ class Launched(StdioServer):
         self.reader.start()
 
 
-def handshake(server: StdioServer) -> None:
-    server.request("init", "initialize", {"protocolVersion": LEGACY, "capabilities": {},
-                                          "clientInfo": {"name": "faults", "version": "0"}})
-    server.send_json({"jsonrpc": "2.0", "method": "notifications/initialized"})
-
-
-def call(server: StdioServer, request_id, tool: str, arguments: dict, progress_token=None) -> dict:
-    params = {"name": tool, "arguments": arguments}
-    if progress_token is not None:
-        params["_meta"] = {"progressToken": progress_token}
-    reply = server.request(request_id, "tools/call", params)
-    assert "result" in reply, reply
-    return reply["result"]
-
-
 def train(server, request_id, name, vocab_size=270, **extra) -> dict:
     result = call(server, request_id, "train_bpe", {"name": name, "text": TEXT, "vocab_size": vocab_size, **extra})
     assert result["isError"] is False, result["content"][0]["text"]
@@ -105,29 +89,6 @@ def sigkill(server: StdioServer) -> None:
     server.process.send_signal(signal.SIGKILL)
     assert server.process.wait(timeout=10) == -signal.SIGKILL
     server.stderr.close()
-
-
-def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-def random_text(size_words: int, seed: int = 3) -> str:
-    rng = random.Random(seed)
-    return " ".join("".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(4, 12)))
-                    for _ in range(size_words))
-
-
-def merging_started(server: StdioServer, token: str) -> bool:
-    for line in list(server.lines):
-        message = json.loads(line)
-        params = message.get("params") or {}
-        if (message.get("method") == "notifications/progress" and params.get("progressToken") == token
-                and str(params.get("message", "")).startswith("merging")):
-            return True
-    return False
 
 
 def assert_restart_lists_intact(tmp_path, data, root, expected: dict[str, list[int]], vocab_sizes: dict[str, int]):

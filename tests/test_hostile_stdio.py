@@ -13,100 +13,14 @@ work.  The number of lines sent is printed.
 from __future__ import annotations
 
 import json
-import queue
-import subprocess
-import sys
-import threading
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-SCRIPT = Path(sys.executable).with_name("mcp-server-bpe")
-REPLY_TIMEOUT = 30.0
+from stdio_harness import LEGACY, StdioServer, assert_every_stdout_line_is_json_rpc
+
 CASES = {"lines": 0}
-LEGACY = "2025-11-25"
-
-
-class StdioServer:
-    """The server process, a thread collecting its stdout lines, and helpers."""
-
-    def __init__(self, data_dir: Path, root: Path, stderr_path: Path):
-        command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "server"]
-        self.stderr = open(stderr_path, "wb")
-        self.process = subprocess.Popen(
-            [*command, "--data-dir", str(data_dir), "--root", str(root)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-        )
-        self.lines: list[bytes] = []
-        self.replies: dict = {}
-        self.arrived = queue.Queue()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.probes = 0
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line)
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue  # the test asserts on every line later
-            if isinstance(message, dict) and "id" in message and "method" not in message:
-                self.replies[json.dumps(message["id"])] = message
-            self.arrived.put(None)
-
-    def send(self, line: bytes) -> None:
-        assert b"\n" not in line
-        self.process.stdin.write(line + b"\n")
-        self.process.stdin.flush()
-
-    def send_json(self, message: dict) -> None:
-        self.send(json.dumps(message).encode())
-
-    def reply(self, request_id, timeout: float = REPLY_TIMEOUT) -> dict:
-        key = json.dumps(request_id)
-        waited = 0.0
-        while key not in self.replies:
-            assert self.process.poll() is None, f"the server exited with {self.process.returncode}"
-            try:
-                self.arrived.get(timeout=0.5)
-            except queue.Empty:
-                waited += 0.5
-                assert waited < timeout, f"no reply to id {request_id!r} within {timeout} s"
-        return self.replies[key]
-
-    def request(self, request_id, method: str, params: dict | None = None) -> dict:
-        message = {"jsonrpc": "2.0", "id": request_id, "method": method}
-        if params is not None:
-            message["params"] = params
-        self.send_json(message)
-        return self.reply(request_id)
-
-    def assert_alive(self) -> None:
-        """A ping gets its pong: the process is alive and still reading lines."""
-        self.probes += 1
-        answer = self.request(f"probe-{self.probes}", "ping")
-        assert answer.get("result") == {}, answer
-
-    def close(self) -> int:
-        try:
-            self.process.stdin.close()
-            return self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-            return -9
-        finally:
-            self.stderr.close()
-
-
-def assert_every_stdout_line_is_json_rpc(lines: list[bytes]) -> None:
-    for line in lines:
-        message = json.loads(line)  # raises on anything that is not JSON
-        assert isinstance(message, dict) and message.get("jsonrpc") == "2.0", line[:200]
-        assert "method" in message or "result" in message or "error" in message, line[:200]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ bounded; the bounds are generous (they separate "answered" from "hangs", not fas
 from __future__ import annotations
 
 import http.client
-import json
 import random
 import resource
 import signal

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from node_clients import SERVER_SCRIPT, client_env, http_server, node_program
+from http_servers import SERVER_SCRIPT
+from node_clients import client_env, http_server, node_program
 
 CORPUS = "low low low low low lower lower newest newest newest newest newest newest widest widest widest"
 TOOLS = {"train_bpe", "encode", "decode", "inspect_vocab", "explain", "list_tokenizers", "delete_tokenizer",

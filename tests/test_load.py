@@ -21,9 +21,9 @@ import pytest
 from mcp import Client
 
 import bpe_core
-from test_access import start, stop
-from test_faults import call, handshake, merging_started, random_text, wait_for
-from test_hostile_stdio import StdioServer
+from corpus_text import random_text
+from http_servers import start, stop
+from stdio_harness import StdioServer, call, handshake, merging_started, wait_for
 
 SAMPLES = Path(__file__).resolve().parents[1] / "server" / "samples"
 SAMPLE_LINES = [line for name in ("en.txt", "zh.txt")

@@ -7,7 +7,6 @@ whether an outside path exists), ``/**`` walked the whole file system.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

@@ -17,18 +17,9 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
+from stdio_harness import console_script
+
 pytestmark = pytest.mark.anyio
-
-
-def console_script() -> str:
-    """``mcp-server-bpe`` next to this Python (a venv's bin/ or Scripts/), else on PATH."""
-    folder = Path(sys.executable).parent
-    for candidate in (folder / "mcp-server-bpe", folder / "mcp-server-bpe.exe"):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which("mcp-server-bpe")
-    assert found, "the console script mcp-server-bpe is not installed (pip install .)"
-    return found
 
 
 @pytest.fixture
