@@ -21,12 +21,13 @@ import bpe_core
 from server import ServerConfig, build_server
 from server.config import Limits
 from server.storage import TokenizerStore
+from budget_helpers import chain_tokenizer, doubling_tokenizer
 from stdio_harness import LEGACY, StdioServer
 
 TEXT = "low lower newest widest " * 30
 
 #: What the hostile requests below may add to the server's peak memory.
-PEAK_BUDGET_BYTES = 300 * 2**20
+PEAK_BUDGET_BYTES = 600 * 2**20
 
 
 def random_words(count: int, seed: int = 5) -> str:
@@ -41,42 +42,74 @@ def peak_rss_bytes(pid: int) -> int:
     raise AssertionError("no VmHWM line in /proc/PID/status")
 
 
+def cjk_text(characters: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "".join(chr(rng.randint(0x4E00, 0x9FFF)) + ("\n" if rng.random() < 0.02 else "")
+                   for _ in range(characters))
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the server's peak RSS from /proc")
-def test_small_requests_for_huge_replies_are_refused_within_the_memory_budget(tmp_path):
-    root = tmp_path / "root"
+def test_small_requests_cannot_exhaust_the_server(tmp_path):
+    """The issue's attacks, each a request of a few KB at most, against one real server process:
+    its peak RSS (VmHWM, what the OS saw) may grow by at most PEAK_BUDGET_BYTES over all of them."""
+    root, data = tmp_path / "root", tmp_path / "data"
     root.mkdir()
-    server = StdioServer(tmp_path / "data", root, tmp_path / "stderr.log")
+    store = TokenizerStore(data)
+    big, deep = doubling_tokenizer(20), chain_tokenizer(300)  # a 1 MB token; a token 300 merges deep
+    store.save("big", big)
+    store.save("deep", deep)
+    server = StdioServer(data, root, tmp_path / "stderr.log")
     try:
         server.request("init", "initialize", {"protocolVersion": LEGACY, "capabilities": {},
                                               "clientInfo": {"name": "budgets", "version": "0"}})
         server.send_json({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
         def call(request_id, tool, arguments):
-            reply = server.request(request_id, "tools/call", {"name": tool, "arguments": arguments})
-            return reply["result"]
+            return server.request(request_id, "tools/call", {"name": tool, "arguments": arguments})["result"]
 
-        trained = call(1, "train_bpe", {"name": "small", "text": TEXT, "vocab_size": 270})
-        assert not trained["isError"], trained
-        baseline = peak_rss_bytes(server.process.pid)
-
-        hostile = [
-            # 582 bytes of request that asked for 100 rows of a million ids each.
-            {"tokenizer": "small", "texts": ["low"] * 100, "padding": "max_length", "max_length": 1_000_000},
-            # Within the text limit, but tokens and offsets for ~a million tokens.
-            {"tokenizer": "small", "texts": [random_words(120, seed=i) for i in range(1000)],
-             "return_tokens": True, "return_offsets": True},
-        ]
-        for number, arguments in enumerate(hostile, start=2):
-            result = call(number, "encode", arguments)
+        def refused(request_id, tool, arguments, *expected):
+            result = call(request_id, tool, arguments)
             assert result["isError"], str(result)[:300]
             message = result["content"][0]["text"]
-            assert "reply size limit" in message and "--max-reply-bytes" in message, message
-            assert "batches of at most" in message or "pad to 'longest'" in message, message
-        # The same texts in pages the error suggests are served.
-        page = call(10, "encode", {"tokenizer": "small", "texts": [random_words(120, seed=i) for i in range(50)],
-                                   "return_tokens": True, "return_offsets": True})
-        assert not page["isError"], page["content"][0]["text"]
-        assert len(page["structuredContent"]["encodings"]) == 50
+            assert all(part in message for part in expected), message
+
+        trained = call(1, "train_bpe", {"name": "small", "text": TEXT + cjk_text(3000, 1), "vocab_size": 400})
+        assert not trained["isError"], trained
+        assert not call(2, "list_tokenizers", {})["isError"]
+        baseline = peak_rss_bytes(server.process.pid)
+
+        # 582 bytes of request that asked for 100 rows of a million ids each.
+        refused(3, "encode", {"tokenizer": "small", "texts": ["low"] * 100, "padding": "max_length",
+                              "max_length": 1_000_000}, "reply size limit", "--max-reply-bytes", "pad to 'longest'")
+        # Within the text limit, but tokens and offsets for about a million tokens.
+        refused(4, "encode", {"tokenizer": "small", "texts": [random_words(120, seed=i) for i in range(1000)],
+                              "return_tokens": True, "return_offsets": True},
+                "reply size limit", "batches of at most")
+        # 1,000 ids of a 1 MB token: a 5 KB request for a gigabyte of text.
+        refused(5, "decode", {"tokenizer": "big", "ids": [big.vocab["a" * 2**20]] * 1000}, "--max-text-chars")
+        # A page of the longest tokens of the big tokenizer.
+        refused(6, "inspect_vocab", {"tokenizer": "big", "view": "tokens", "sort": "length", "descending": True,
+                                     "limit": 500}, "reply size limit", "smaller page")
+        # Explaining 2,000 CJK characters (one pre-tokenized word) and 2,000 characters of emoji.
+        for number, text in ((7, cjk_text(2000, 2).replace("\n", "")), (8, "😀👍🏽🚀" * 400)):
+            explained = call(number, "explain", {"tokenizer": "small", "text": text[:2000]})
+            assert not explained["isError"], explained["content"][0]["text"]
+        # A merge tree 300 deep, and a 1 MB token's tree.
+        for number, (name, token) in ((9, ("deep", "a" * 301)), (10, ("big", "a" * 2**20))):
+            tokenizer = deep if name == "deep" else big
+            viewed = call(number, "inspect_vocab", {"tokenizer": name, "view": "token", "id": tokenizer.vocab[token]})
+            assert not viewed["isError"], viewed["content"][0]["text"]
+        # Twelve trainings of 1 MB of CJK text at once: two run, the rest are told the server is busy.
+        texts = [cjk_text(330_000, 10 + i) for i in range(12)]
+        for i, text in enumerate(texts):
+            server.send_json({"jsonrpc": "2.0", "id": f"t{i}", "method": "tools/call",
+                              "params": {"name": "train_bpe", "arguments": {"name": f"cjk{i}", "text": text,
+                                                                              "vocab_size": 3000}}})
+        replies = [server.reply(f"t{i}", timeout=600)["result"] for i in range(12)]
+        busy = [r for r in replies if r["isError"] and "busy" in r["content"][0]["text"]]
+        assert len(busy) >= 10 and all(not r["isError"] for r in replies if r not in busy), replies
+        # Listing keeps summaries, not the tokenizers it loaded.
+        assert not call(11, "list_tokenizers", {})["isError"]
         server.assert_alive()
         grown = peak_rss_bytes(server.process.pid) - baseline
         assert grown < PEAK_BUDGET_BYTES, f"peak RSS grew by {grown / 2**20:.0f} MB"
