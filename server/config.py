@@ -42,7 +42,7 @@ LIMITS: dict[str, Limit] = {
     for limit in (
         Limit("corpus bytes", "--max-corpus-bytes", "MCP_BPE_MAX_CORPUS_BYTES", 200 * 2**20, " bytes"),
         Limit("text characters", "--max-text-chars", "MCP_BPE_MAX_TEXT_CHARS", 1_000_000, " characters"),
-        Limit("vocab size", "--max-vocab-size", "MCP_BPE_MAX_VOCAB_SIZE", 100_000),
+        Limit("vocab size", "--max-vocab-size", "MCP_BPE_MAX_VOCAB_SIZE", 262_144),
         Limit("corpus files", "--max-files", "MCP_BPE_MAX_FILES", 10_000, " files"),
         Limit("reply bytes", "--max-reply-bytes", "MCP_BPE_MAX_REPLY_BYTES", 16 * 2**20, " bytes"),
         Limit("concurrent trainings", "--max-concurrent-trainings", "MCP_BPE_MAX_CONCURRENT_TRAININGS", 2,
