@@ -66,7 +66,8 @@ def token_text(tokenizer, token_id: int) -> str:
         token = tokenizer.id_to_token[token_id]
         if token in tokenizer.special_tokens or token == tokenizer.unk_token:
             return token
-        return token.replace(END_OF_WORD, "")
+        # Only a final </w> ends a word; one inside a token is text that spelled "</w>" (as token_bytes reads it).
+        return token.removesuffix(END_OF_WORD)
     return tokenizer.readable(token_id)
 
 
