@@ -25,6 +25,7 @@ from mcp_types import ListRootsResult, Root
 
 from http_servers import (SERVER_SCRIPT, call_tool, initialize, post, start_http_server, stop,
                           unread_request)
+from server import app as server_app
 
 WAIT = 60.0  # seconds: the bound for "answered" in every test
 
@@ -121,6 +122,25 @@ def test_an_oversize_progress_token_is_refused_and_a_normal_one_accepted(tmp_pat
         assert numeric["result"]["isError"] is True  # an integer counts its digits
     finally:
         stop(process)
+
+
+@pytest.mark.anyio
+async def test_a_progress_notification_the_client_does_not_take_frees_the_worker_thread(monkeypatch):
+    """The worker thread used to wait for as long as the transport did; now one send waits at most
+    PROGRESS_SEND_TIMEOUT, and after a stalled one the call sends no more progress."""
+    monkeypatch.setattr(server_app, "PROGRESS_SEND_TIMEOUT", 0.5, raising=False)
+    attempts = []
+
+    class ClientThatNeverReads:
+        async def report_progress(self, *args):
+            attempts.append(args)
+            await anyio.sleep_forever()
+
+    report = server_app._progress_reporter(ClientThatNeverReads())
+    with anyio.fail_after(WAIT):
+        await anyio.to_thread.run_sync(report, 1, 10, "first", abandon_on_cancel=True)
+        await anyio.to_thread.run_sync(report, 2, 10, "second", abandon_on_cancel=True)
+    assert attempts == [(1, 10, "first")]
 
 
 def test_tool_calls_in_flight_per_session_are_capped_with_a_busy_error(tmp_path):
