@@ -27,12 +27,11 @@ def free_port() -> int:
 
 
 def start_http_server(
-    data_dir: Path, log: Path, *flags: str, env: dict | None = None, timeout: float = 30, preexec_fn=None
+    data_dir: Path, log: Path, *flags: str, env: dict | None = None, timeout: float = 30
 ) -> tuple[subprocess.Popen, str, int]:
     """Start the server; returns ``(process, /mcp URL, port)`` once it accepts connections.
 
-    ``env`` entries set to ``None`` are removed from the environment; ``preexec_fn`` runs in the child
-    before the server starts (to lower its resource limits, say).
+    ``env`` entries set to ``None`` are removed from the environment.
     """
     port = free_port()
     with open(log, "wb") as stderr:
@@ -41,7 +40,6 @@ def start_http_server(
              "--data-dir", str(data_dir), *flags],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
             env={k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None},
-            preexec_fn=preexec_fn,
         )
     deadline = time.monotonic() + timeout
     while True:
