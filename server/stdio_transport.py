@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from io import TextIOWrapper
 
 import anyio
-import pydantic_core
 import mcp_types as types
+import pydantic_core
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage

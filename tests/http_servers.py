@@ -28,13 +28,12 @@ def free_port() -> int:
 
 def start_http_server(
     data_dir: Path, log: Path, *flags: str, env: dict | None = None, timeout: float = 30,
-    stdout_log: Path | None = None, preexec_fn=None,
+    stdout_log: Path | None = None,
 ) -> tuple[subprocess.Popen, str, int]:
     """Start the server; returns ``(process, /mcp URL, port)`` once it accepts connections.
 
     stderr goes to ``log``, stdout to ``stdout_log`` (default: nowhere).
-    ``env`` entries set to ``None`` are removed from the environment; ``preexec_fn`` runs in the child
-    before the server starts (to lower its resource limits, say).
+    ``env`` entries set to ``None`` are removed from the environment.
     """
     port = free_port()
     with open(log, "wb") as stderr, open(stdout_log or os.devnull, "wb") as stdout:
@@ -43,7 +42,6 @@ def start_http_server(
              "--data-dir", str(data_dir), *flags],
             stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
             env={k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None},
-            preexec_fn=preexec_fn,
         )
     deadline = time.monotonic() + timeout
     while True:

@@ -19,11 +19,19 @@ from pathlib import Path
 
 import anyio
 import pytest
+from http_servers import (
+    SERVER_SCRIPT,
+    call_tool,
+    initialize,
+    post,
+    start_http_server,
+    stop,
+    unread_request,
+)
 from mcp import Client
 from mcp_types import ListRootsResult, Root
 
-from http_servers import (SERVER_SCRIPT, call_tool, initialize, post, start_http_server, stop,
-                          unread_request)
+from server import tooling as server_tooling
 
 WAIT = 60.0  # seconds: the bound for "answered" in every test
 
@@ -84,7 +92,7 @@ def test_a_client_that_never_reads_its_replies_does_not_starve_other_clients(tmp
     """42 train_bpe calls with a 3.5 MB progress token on sockets that are never read held every worker
     thread, so every other client's calls hung; now they are refused (token too long, session busy) and
     another client is answered while the hog still holds all its connections."""
-    process, url, port, _ = start(tmp_path)
+    process, _, port, _ = start(tmp_path)
     hogs = []
     try:
         _, session, _ = initialize(port, "hog")
@@ -108,7 +116,7 @@ def test_a_client_that_never_reads_its_replies_does_not_starve_other_clients(tmp
 
 
 def test_an_oversize_progress_token_is_refused_and_a_normal_one_accepted(tmp_path):
-    process, url, port, _ = start(tmp_path)
+    process, _, port, _ = start(tmp_path)
     try:
         _, session, _ = initialize(port)
         refused = call_tool(port, session, "list_tokenizers", {}, meta={"progressToken": "p" * 10_000})
@@ -122,8 +130,27 @@ def test_an_oversize_progress_token_is_refused_and_a_normal_one_accepted(tmp_pat
         stop(process)
 
 
+@pytest.mark.anyio
+async def test_a_progress_notification_the_client_does_not_take_frees_the_worker_thread(monkeypatch):
+    """The worker thread used to wait for as long as the transport did; now one send waits at most
+    PROGRESS_SEND_TIMEOUT, and after a stalled one the call sends no more progress."""
+    monkeypatch.setattr(server_tooling, "PROGRESS_SEND_TIMEOUT", 0.5)
+    attempts = []
+
+    class ClientThatNeverReads:
+        async def report_progress(self, *args):
+            attempts.append(args)
+            await anyio.sleep_forever()
+
+    report = server_tooling._progress_reporter(ClientThatNeverReads())
+    with anyio.fail_after(WAIT):
+        await anyio.to_thread.run_sync(report, 1, 10, "first", abandon_on_cancel=True)
+        await anyio.to_thread.run_sync(report, 2, 10, "second", abandon_on_cancel=True)
+    assert attempts == [(1, 10, "first")]
+
+
 def test_tool_calls_in_flight_per_session_are_capped_with_a_busy_error(tmp_path):
-    process, url, port, _ = start(tmp_path, "--max-calls-per-session", "2")
+    process, _, port, _ = start(tmp_path, "--max-calls-per-session", "2")
     held = []
     try:
         _, session, _ = initialize(port, "busy")
@@ -152,7 +179,7 @@ def test_tool_calls_in_flight_per_session_are_capped_with_a_busy_error(tmp_path)
 
 
 def test_sessions_are_capped_per_client_and_a_new_client_gets_in_after_the_idle_timeout(tmp_path):
-    process, url, port, _ = start(tmp_path, "--max-sessions-per-client", "3", "--session-idle-timeout", "2")
+    process, _, port, _ = start(tmp_path, "--max-sessions-per-client", "3", "--session-idle-timeout", "2")
     try:
         sessions = [initialize(port, f"s{n}") for n in range(3)]
         assert [status for status, _, _ in sessions] == [200] * 3
@@ -178,7 +205,7 @@ def test_sessions_are_capped_per_client_and_a_new_client_gets_in_after_the_idle_
 
 
 def test_the_total_number_of_sessions_is_capped(tmp_path):
-    process, url, port, _ = start(tmp_path, "--max-sessions", "2")
+    process, _, port, _ = start(tmp_path, "--max-sessions", "2")
     try:
         assert [initialize(port)[0] for _ in range(2)] == [200, 200]
         status, _, reply = initialize(port)
@@ -191,16 +218,13 @@ def test_the_total_number_of_sessions_is_capped(tmp_path):
 # --- connections and shutdown ----------------------------------------------------------------------------
 
 
-def _few_open_files():
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-
-
 def test_slowloris_connections_are_closed_and_the_log_stays_small(tmp_path):
     """Connections that never finish their headers were held until the client gave up, and with few file
     descriptors left asyncio logged a traceback for every failed accept (120 MB of stderr)."""
-    process, url, port, log = start(tmp_path, "--http-header-timeout", "1", preexec_fn=_few_open_files)
+    process, _, port, log = start(tmp_path, "--http-header-timeout", "1")
     slow = []
     try:
+        resource.prlimit(process.pid, resource.RLIMIT_NOFILE, (64, 64))  # from now on, at most 64 open files
         for _ in range(150):  # more than the 64 descriptors the server may open
             sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
             sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
@@ -216,14 +240,15 @@ def test_slowloris_connections_are_closed_and_the_log_stays_small(tmp_path):
         stop(process)
     stderr = log.read_bytes()
     assert len(stderr) < 100_000, f"{len(stderr):,} bytes of stderr"
-    assert stderr.count(b"socket.accept() out of system resource") <= 10
+    # The server did run out of descriptors, and said so a few times, not once per failed accept.
+    assert 1 <= stderr.count(b"socket.accept() out of system resource") <= 10
 
 
 def test_sigterm_stops_the_server_with_requests_in_flight(tmp_path):
     """Worker threads blocked on sending progress to a client that never reads kept the server alive after
     SIGTERM for ever; now the hog's calls hold no thread, in-flight requests get a short grace period, and a
     training in flight stops unsaved."""
-    process, url, port, _ = start(tmp_path)
+    process, _, port, _ = start(tmp_path)
     held = []
     try:
         _, session, _ = initialize(port, "sigterm")
@@ -255,7 +280,7 @@ def test_sigterm_stops_the_server_with_requests_in_flight(tmp_path):
 
 
 def test_malformed_requests_get_the_right_json_rpc_error_over_http(tmp_path):
-    process, url, port, _ = start(tmp_path)
+    process, _, port, _ = start(tmp_path)
     try:
         _, session, _ = initialize(port)
         for bad_id in ({"a": 1}, None, 1.5, True):
@@ -277,7 +302,7 @@ def test_a_non_loopback_host_without_a_token_is_refused(tmp_path):
     # 192.0.2.1 is a documentation address (TEST-NET-1): even a server that failed to refuse could not bind it.
     result = subprocess.run([str(SERVER_SCRIPT), "--transport", "streamable-http", "--host", "192.0.2.1",
                              "--data-dir", str(tmp_path / "data")],
-                            capture_output=True, text=True, timeout=WAIT)
+                            capture_output=True, text=True, timeout=WAIT, check=False)
     assert result.returncode == 2
     assert "--auth-token" in result.stderr and "--allow-unauthenticated" in result.stderr
 
@@ -288,7 +313,7 @@ async def test_client_roots_are_off_over_http_unless_asked_for(tmp_path, flag, a
     offered = tmp_path / "offered"
     offered.mkdir()
     (offered / "corpus.txt").write_text("low lower lowest newest widest " * 20)
-    process, url, port, _ = start(tmp_path, *flag)
+    process, url, _, _ = start(tmp_path, *flag)
 
     async def list_roots(context):
         return ListRootsResult(roots=[Root(uri="file:///", name="everything")])

@@ -24,3 +24,22 @@ def test_the_stdio_transport_can_reach_the_sdks_low_level_server(tmp_path):
     assert "stdin" in inspect.signature(stdio_server).parameters, (
         "mcp.server.stdio.stdio_server no longer takes stdin=: server/stdio_transport.py passes the screened lines "
         "through it; update run_stdio")
+
+
+def test_the_http_transport_finds_the_sdk_and_uvicorn_hooks_it_uses(tmp_path):
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    server = build_server(ServerConfig(data_dir=tmp_path))
+    parameters = inspect.signature(server.streamable_http_app).parameters
+    for name in ("session_idle_timeout", "max_sessions", "host"):
+        assert name in parameters, (
+            f"MCPServer.streamable_http_app() no longer takes {name}=: server/http_transport.py passes it; "
+            "update build_http_app")
+    app = server.streamable_http_app()
+    assert isinstance(getattr(app, "user_middleware", None), list), (
+        "the SDK's Starlette app has no user_middleware list: server/http_transport.py appends its "
+        "BoundedMcpEndpoint there; update build_http_app")
+    for method in ("connection_made", "connection_lost", "on_response_complete"):
+        assert callable(getattr(H11Protocol, method, None)), (
+            f"uvicorn's H11Protocol has no {method}(): server/http_transport.HeaderTimeoutProtocol overrides it "
+            "to close connections that never finish their headers; update it")

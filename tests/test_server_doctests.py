@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["server.config", "server.storage", "server.files", "server.service", "server.stdio_transport",
-           "server.jsonrpc_screen"]
+           "server.jsonrpc_screen", "server.http_transport", "server.shutdown", "server.__main__"]
 
 
 @pytest.mark.parametrize("name", MODULES)
