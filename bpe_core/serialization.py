@@ -120,6 +120,11 @@ def save_tokenizer(tokenizer: Tokenizer, path: str | os.PathLike) -> Path:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers never see a partial file."""
+    write_atomically_streamed(path, lambda stream: stream.write(data))
+
+
+def write_atomically_streamed(path: Path, write) -> None:
+    """Call ``write(stream)`` to fill a temporary file, then put it in place as ``path``."""
     directory = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
@@ -127,7 +132,7 @@ def write_atomically(path: Path, data: bytes) -> None:
         # open() would have, or keep the mode of the file it replaces.
         os.chmod(temporary, _mode_for(path))
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            write(stream)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
