@@ -191,8 +191,8 @@ class Problem:
     def error(self, lines_before: int = 0) -> BPEError:
         """The error that stops counting at this problem (``on_error='fail'``)."""
         fix = "convert it to UTF-8 first" if self.reason.startswith("not UTF-8") else "fix the record"
-        return BPEError(f"corpus file {self.path!r}: {self.reason} at {self.where(lines_before)}; {fix}, or pass "
-                        "on_error='skip' to skip and report bad records")
+        return BPEError(f"corpus file {self.path!r}: {self.reason} at {self.where(lines_before)}; {fix}, or skip and report bad "
+                        "records with on_error='skip' (--on-error skip)")
 
 
 @dataclass

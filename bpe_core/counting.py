@@ -57,6 +57,8 @@ from .pretokenize import PreTokenizer, SpecialTokenSplitter
 BLOCK_BYTES = 1 << 20
 #: Size of the byte ranges uncompressed files are cut into for worker processes.
 SHARD_BYTES = 1 << 20
+#: The same for Dask workers, where each task costs a round trip to the scheduler.
+DASK_SHARD_BYTES = 32 << 20
 #: Below this many corpus bytes, extra processes cost more than they save.
 PARALLEL_THRESHOLD_BYTES = 4 << 20
 #: Bad records described one by one in a report; the rest are counted.
@@ -326,10 +328,9 @@ def count_words(
     check_on_error(on_error)
     job = CountJob(pre_tokenizer.pattern, tuple(special_tokens), text_field, on_error)
     if dask is not None:
-        default_shard = 64 << 20
-    else:
-        default_shard = SHARD_BYTES
-    shards = plan_shards(files, shard_bytes or default_shard)
+        # Dask workers may run elsewhere, in another directory: they get absolute paths.
+        files = [path.absolute() for path in files]
+    shards = plan_shards(files, shard_bytes or (DASK_SHARD_BYTES if dask is not None else SHARD_BYTES))
     total_bytes = sum(len(t) for t in texts) + sum(shard.size for shard in shards)
     workers = available_cores() if workers is None else max(1, int(workers))
     progress = _Progress(total_bytes, on_progress, should_stop)
