@@ -394,4 +394,6 @@ def parquet_group_bytes(source: CorpusSource, group: int, metadata=None) -> int:
     if metadata is None:
         pq = require("pyarrow.parquet", f"reading the Parquet file {source.path!r}")
         metadata = pq.ParquetFile(source.path).metadata
-    return source.size // max(1, metadata.num_row_groups)
+    groups = max(1, metadata.num_row_groups)
+    share = source.size // groups
+    return share if group < groups - 1 else source.size - share * (groups - 1)  # the last one takes the rest

@@ -59,9 +59,9 @@ def dask_client(dask) -> Iterator:
         if size and not (size.isdigit() and int(size) > 0):
             raise BPEError(f"'local:N' takes a positive number of worker processes; got {dask!r}")
         workers = int(size) if size else available_cores()
-        # host and dashboard_address keep the local cluster off every network interface.
+        # host (and the dashboard port given as ":0") keep the cluster on 127.0.0.1, on free ports.
         with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                      dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+                                      dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
             yield client
         return
     try:
