@@ -9,6 +9,7 @@ the shard size.  Bad records are counted and reported with file and line.
 from __future__ import annotations
 
 import gzip
+import subprocess
 import sys
 import tracemalloc
 
@@ -203,3 +204,12 @@ def test_peak_memory_follows_distinct_words_not_corpus_size(tmp_path, monkeypatc
     assert counted.corpus_bytes == corpus_bytes
     assert counted.total_words == REPEATS * train("".join(records), num_merges=0).training.words
     assert peak < budget, f"peak {peak:,} bytes for a {corpus_bytes:,}-byte corpus"
+
+
+def test_the_core_imports_no_optional_package():
+    """A fresh ``pip install .`` has no pyarrow, zstandard or dask: importing bpe_core must not need them."""
+    code = ("import sys, bpe_core, bpe_core.cli; "
+            "print(sorted(m for m in ('pyarrow', 'zstandard', 'dask', 'distributed') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
