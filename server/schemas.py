@@ -132,7 +132,7 @@ class TrainInput(Input):
         max_length=4096,
         description="Train from a word-counts file (written by 'python -m bpe_core count') inside the allowed "
         "roots instead of a corpus: the same merges as the corpus it counts. Mode, pattern and special tokens "
-        "default to the file's own.",
+        "left at their defaults are the file's own; others must match the file's.",
     )
 
     @model_validator(mode="after")

@@ -149,8 +149,11 @@ class BPEService:
         text_bytes = len(args.text.encode("utf-8", "surrogatepass")) if args.text else 0
         counts_bytes = counts_file.stat().st_size if counts_file else 0
         limits.check("corpus bytes", text_bytes + counts_bytes + (corpus.total_bytes if corpus else 0), "the corpus")
-        # From a counts file, what the caller left out comes from the file (train() fills it in).
-        given = args.model_fields_set if counts_file else {"mode", "special_tokens"}
+        # From a counts file, mode and special tokens left at their defaults come from the file.
+        given = {"mode", "special_tokens"}
+        if counts_file:
+            given = {f for f in given if getattr(args, f) != s.TrainInput.model_fields[f].get_default(
+                call_default_factory=True)}
 
         report = _training_progress(progress)
         with self._training_slot(args.name):
