@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from bpe_core import BPEError, train
 from bpe_core.counts import count_words, load_counts, merge_counts, save_counts
-from scale_corpora import make_records, write_jsonl, write_text
+from scale_corpora import make_records, optional, write_jsonl, write_text
 
 MODES = ["byte_level", "classic"]
 MERGES = 400
@@ -143,3 +146,23 @@ def test_cli_reports_skipped_records(tmp_path):
     assert skipped.returncode == 0, skipped.stderr
     assert "skipped 1 bad record(s)" in skipped.stderr and "bad.jsonl: line 2: not valid JSON" in skipped.stderr
     assert load_counts(tmp_path / "c.tsv").counts == {"low": 1, " low": 1, "lower": 1}
+
+
+def test_the_readme_examples_for_counts_and_dask_run_in_order(tmp_path):
+    """The README's block, line by line, on two parts of a corpus: counts and Dask give the same tokenizer."""
+    optional("zstandard"), optional("distributed")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## Real corpora, saved counts, and Dask"):]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    commands = [line.split("  #")[0] for line in block.splitlines() if line.startswith("python -m bpe_core")]
+    assert len(commands) == 5
+    half = len(RECORDS) // 2
+    write_jsonl(tmp_path / "part-0.jsonl.zst", RECORDS[:half], compression="zst")
+    write_jsonl(tmp_path / "part-1.jsonl.gz", RECORDS[half:], compression="gz")
+    for command in commands:
+        result = run_cli(*shlex.split(command)[3:], cwd=tmp_path)
+        assert result.returncode == 0, (command, result.stderr)
+    from_counts = json.loads((tmp_path / "from-counts.json").read_text(encoding="utf-8"))
+    on_dask = json.loads((tmp_path / "on-dask.json").read_text(encoding="utf-8"))
+    assert from_counts["merges"] == on_dask["merges"] and from_counts["vocab"] == on_dask["vocab"]
+    assert [tuple(m) for m in on_dask["merges"]] == train("".join(RECORDS), vocab_size=32000).merges
