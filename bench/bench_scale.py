@@ -169,7 +169,25 @@ def run_driver_memory(counts_path: str, merges: int) -> dict:
             "distinct": tok.training.distinct_words}
 
 
-MEASURES = {"local": run_local, "dask": run_dask, "tokenizers": run_tokenizers, "reduce": run_reduce,
+def run_throughput(part: str, plain: str) -> dict:
+    """Counting MB/s of one worker (this process): a .jsonl.zst part, and the same amount of plain text."""
+    from bpe_core.counts import count_words
+
+    started = time.perf_counter()
+    table = count_words(files=[part], workers=1)
+    jsonl_seconds = time.perf_counter() - started
+    slice_path = Path(plain).with_name("slice.txt")
+    with open(plain, "rb") as source, open(slice_path, "wb") as out:
+        data = source.read(table.corpus_bytes)
+        out.write(data[: data.rfind(b"\n") + 1])
+    started = time.perf_counter()
+    plain_table = count_words(files=[slice_path], workers=1)
+    plain_seconds = time.perf_counter() - started
+    return {"jsonl_mb_s": table.corpus_bytes / 1e6 / jsonl_seconds,
+            "plain_mb_s": plain_table.corpus_bytes / 1e6 / plain_seconds}
+
+
+MEASURES = {"throughput": run_throughput, "local": run_local, "dask": run_dask, "tokenizers": run_tokenizers, "reduce": run_reduce,
             "driver_memory": run_driver_memory}
 
 
@@ -233,6 +251,7 @@ def main() -> int:
         hf = measure("tokenizers", corpus["plain"], args.vocab, n, str(workdir / "hf.json"),
                      env_extra={"RAYON_NUM_THREADS": str(n)})
         reduce = measure("reduce", corpus["parts"])
+        throughput = measure("throughput", corpus["parts"][0], corpus["plain"])
         same_local_dask = (json.loads((workdir / "local.json").read_text())["merges"]
                            == json.loads((workdir / "dask.json").read_text())["merges"])
         same_hf = same_merges(str(workdir / "local.json"), str(workdir / "hf.json"))
@@ -251,6 +270,8 @@ def main() -> int:
         print()
         print(f"distinct words: {local['distinct']:,}; merges identical local vs Dask: "
               f"{'yes' if same_local_dask else 'NO'}; bpe_core vs tokenizers: {'yes' if same_hf else 'NO'}")
+        print(f"one worker counts {throughput['plain_mb_s']:.1f} MB/s of plain text and "
+              f"{throughput['jsonl_mb_s']:.1f} MB/s of .jsonl.zst (MB of text)")
         print(f"reduce node at this size: merging two halves ({reduce['distinct']:,} distinct words) "
               f"{reduce['seconds']:.2f} s; pickled partial {reduce['pickled_mb']:.1f} MB in "
               f"{reduce['pickle_seconds']:.2f} s")
