@@ -134,6 +134,31 @@ def detect(path: str | os.PathLike) -> CorpusSource:
     return CorpusSource(path, "jsonl" if suffix in _JSONL_SUFFIXES else "text", compression, size)
 
 
+#: Names a compressed file must have (before its compression suffix) to be taken for a corpus in a directory walk.
+_TEXT_STEM_SUFFIXES = {".txt", ".text", ".md"} | _JSONL_SUFFIXES
+
+
+def looks_like_corpus(path: str | os.PathLike) -> bool:
+    """Whether a file that is not plain text is one ``bpe_core`` reads as a corpus, judged by name and magic bytes.
+
+    For directory walks, which skip binary files: ``docs.jsonl.gz`` or ``wiki.parquet`` are corpora,
+    ``backup.tar.gz`` is not.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return False
+    name = os.path.basename(path).lower()
+    stem, suffix = os.path.splitext(name)
+    if head.startswith(_PARQUET_MAGIC):
+        return suffix in _PARQUET_SUFFIXES
+    compression = _magic_compression(head)
+    return (compression is not None and _COMPRESSION_SUFFIXES.get(suffix) == compression
+            and os.path.splitext(stem)[1] in _TEXT_STEM_SUFFIXES)
+
+
 def check_on_error(on_error: str) -> str:
     if on_error not in ON_ERROR_CHOICES:
         raise BPEError(f"on_error must be 'fail' (stop at the first bad record) or 'skip' (skip and report bad "

@@ -10,7 +10,7 @@ from mcp import Client
 from bpe_core import train as engine_train
 from bpe_core.counts import count_words, save_counts
 from dask_clusters import local_cluster
-from scale_corpora import make_records, optional, write_jsonl, write_text
+from scale_corpora import make_records, optional, write_jsonl, write_parquet, write_text
 from server import ServerConfig, build_server
 
 pytestmark = pytest.mark.anyio
@@ -94,3 +94,20 @@ async def test_server_flag_dask_counts_train_bpe_on_the_cluster(tmp_path, root, 
         assert any("count_shard" in str(key) for key in cluster_client.run_on_scheduler(
             lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
     assert stored_merges(tmp_path, "on_dask") == expected
+
+
+async def test_directory_walks_take_compressed_and_parquet_corpora_and_skip_other_archives(tmp_path, root, mode):
+    optional("pyarrow")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    third = len(RECORDS) // 3
+    write_jsonl(corpus / "a.jsonl.gz", RECORDS[:third], compression="gz")
+    write_parquet(corpus / "b.parquet", RECORDS[third:2 * third])
+    write_text(corpus / "c.txt.xz", RECORDS[2 * third:], compression="xz")
+    write_text(corpus / "backup.tar.gz", ["not a corpus\n"], compression="gz")
+    expected = engine_train("".join(RECORDS), mode="classic", num_merges=MERGES).merges
+    async with Client(server_for(tmp_path, root), mode=mode) as client:
+        result = await call(client, {"name": "walked", "paths": ["corpus"], "mode": "classic", "num_merges": MERGES})
+    assert result["corpus"]["files"] == 3
+    assert any("backup.tar.gz: skipped" in note for note in result["corpus"]["skipped"])
+    assert stored_merges(tmp_path, "walked") == expected
