@@ -96,12 +96,52 @@ class CorpusSource:
         return self.compression is None and self.format in ("text", "jsonl")
 
 
+def is_url(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an fsspec URL (``s3://bucket/docs.jsonl.zst``, ``file:///data/a.txt``).
+
+    >>> is_url("s3://bucket/a.txt"), is_url("corpus/a.txt")
+    (True, False)
+    """
+    return isinstance(path, str) and "://" in path
+
+
+def _filesystem(url: str):
+    fsspec = require("fsspec", f"reading the corpus URL {url!r}")
+    try:
+        return fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:  # an unknown protocol, or its package is missing
+        raise BPEError(f"cannot read the corpus URL {url!r}: {exc}") from None
+
+
+def open_binary(path: str | os.PathLike):
+    """A local path or an fsspec URL, opened for reading bytes (seekable)."""
+    if is_url(path):
+        filesystem, inner = _filesystem(path)
+        return filesystem.open(inner, "rb")
+    return open(path, "rb")
+
+
+def is_corpus_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` (or URL) names an existing regular file."""
+    if is_url(path):
+        filesystem, inner = _filesystem(path)
+        return filesystem.isfile(inner)
+    return os.path.isfile(path)
+
+
+def file_size(path: str | os.PathLike) -> int:
+    if is_url(path):
+        filesystem, inner = _filesystem(path)
+        return filesystem.size(inner)
+    return os.path.getsize(path)
+
+
 def detect(path: str | os.PathLike) -> CorpusSource:
-    """How to read ``path``: format and compression, from its name and its first bytes."""
+    """How to read ``path`` (a path or an fsspec URL): format and compression, from its name and its first bytes."""
     path = os.fspath(path)
     try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as handle:
+        size = file_size(path)
+        with open_binary(path) as handle:
             head = handle.read(16)
             tail = b""
             if size >= 8:
@@ -282,7 +322,7 @@ def _line_blocks(source: CorpusSource, start: int, end: int | None, stats: Piece
     anywhere cover each line exactly once.  ``offset`` is the block's
     position in the (decompressed) file.
     """
-    with open(source.path, "rb") as raw:
+    with open_binary(source.path) as raw:
         stream = _open_decompressed(source, raw)
         position = 0
         if end is not None and start > 0:
@@ -387,14 +427,20 @@ def _jsonl_texts(source: CorpusSource, blocks, piece_start: int, text_field: str
 
 def parquet_row_groups(source: CorpusSource) -> int:
     pq = require("pyarrow.parquet", f"reading the Parquet file {source.path!r}")
-    return pq.ParquetFile(source.path).metadata.num_row_groups
+    with open_binary(source.path) as handle:
+        return pq.ParquetFile(handle).metadata.num_row_groups
 
 
 def _parquet_texts(source: CorpusSource, row_group: int | None, text_field: str, stats: PieceStats,
                    tick: Tick | None) -> Texts:
     pq = require("pyarrow.parquet", f"reading the Parquet file {source.path!r}")
+    with open_binary(source.path) as handle:
+        yield from _parquet_file_texts(source, pq.ParquetFile(handle), row_group, text_field, stats, tick)
+
+
+def _parquet_file_texts(source: CorpusSource, parquet, row_group: int | None, text_field: str, stats: PieceStats,
+                        tick: Tick | None) -> Texts:
     top = text_field.split(".")[0]
-    parquet = pq.ParquetFile(source.path)
     metadata = parquet.metadata
     if top not in parquet.schema_arrow.names:
         raise BPEError(f"the Parquet file {source.path!r} has no column {top!r} (its columns: "
@@ -418,7 +464,8 @@ def parquet_group_bytes(source: CorpusSource, group: int, metadata=None) -> int:
     """The share of the file's bytes that counts for one row group's progress."""
     if metadata is None:
         pq = require("pyarrow.parquet", f"reading the Parquet file {source.path!r}")
-        metadata = pq.ParquetFile(source.path).metadata
+        with open_binary(source.path) as handle:
+            metadata = pq.ParquetFile(handle).metadata
     groups = max(1, metadata.num_row_groups)
     share = source.size // groups
     return share if group < groups - 1 else source.size - share * (groups - 1)  # the last one takes the rest

@@ -46,6 +46,8 @@ from .corpus_formats import (
     check_on_error,
     check_text_field,
     detect,
+    is_corpus_file,
+    is_url,
     parquet_group_bytes,
     parquet_row_groups,
     read_texts,
@@ -163,11 +165,11 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def check_corpus_files(files: Iterable[str | os.PathLike]) -> list[Path]:
-    """The corpus files as paths, once each one is known to be a readable regular file."""
-    paths = [Path(f) for f in files]
+def check_corpus_files(files: Iterable[str | os.PathLike]) -> list[Path | str]:
+    """The corpus files as paths (or fsspec URLs), once each one is known to be a regular file."""
+    paths = [f if is_url(f) else Path(f) for f in files]
     for path in paths:
-        if not path.is_file():
+        if not is_corpus_file(path):
             raise BPEError(f"corpus file {str(path)!r} does not exist or is not a regular file")
     return paths
 
@@ -329,7 +331,7 @@ def count_words(
     job = CountJob(pre_tokenizer.pattern, tuple(special_tokens), text_field, on_error)
     if dask is not None:
         # Dask workers may run elsewhere, in another directory: they get absolute paths.
-        files = [path.absolute() for path in files]
+        files = [path if is_url(path) else path.absolute() for path in files]
     shards = plan_shards(files, shard_bytes or (DASK_SHARD_BYTES if dask is not None else SHARD_BYTES))
     total_bytes = sum(len(t) for t in texts) + sum(shard.size for shard in shards)
     workers = available_cores() if workers is None else max(1, int(workers))

@@ -19,7 +19,7 @@ from bpe_core import BPEError, train
 from bpe_core import corpus_formats, counting
 from bpe_core.corpus_formats import detect
 from bpe_core.pretokenize import PreTokenizer
-from scale_corpora import make_records, write_jsonl, write_parquet, write_text
+from scale_corpora import make_records, optional, write_jsonl, write_parquet, write_text
 
 MODES = ["byte_level", "classic"]
 MERGES = 400
@@ -209,7 +209,22 @@ def test_peak_memory_follows_distinct_words_not_corpus_size(tmp_path, monkeypatc
 def test_the_core_imports_no_optional_package():
     """A fresh ``pip install .`` has no pyarrow, zstandard or dask: importing bpe_core must not need them."""
     code = ("import sys, bpe_core, bpe_core.cli; "
-            "print(sorted(m for m in ('pyarrow', 'zstandard', 'dask', 'distributed') if m in sys.modules))")
+            "print(sorted(m for m in ('pyarrow', 'zstandard', 'fsspec', 'dask', 'distributed') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_fsspec_urls_read_like_paths(tmp_path, baseline, mode):
+    optional("fsspec")
+    half = len(RECORDS) // 2
+    files = [write_jsonl(tmp_path / "a.jsonl.gz", RECORDS[:half], compression="gz"),
+             write_parquet(tmp_path / "b.parquet", RECORDS[half:], row_group_size=300)]
+    urls = [path.resolve().as_uri() for path in files]
+    assert urls[0].startswith("file:///")
+    assert train(files=urls, mode=mode, num_merges=MERGES).merges == baseline[mode]
+    with pytest.raises(BPEError, match=r"corpus file 'file:///.*missing\.txt' does not exist"):
+        train(files=[(tmp_path / "missing.txt").as_uri()], num_merges=5)
+    with pytest.raises(BPEError, match=r"cannot read the corpus URL 'nope://x\.txt': Protocol not known"):
+        train(files=["nope://x.txt"], num_merges=5)

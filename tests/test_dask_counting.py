@@ -58,6 +58,13 @@ def test_local_cluster_counts_and_merges_equal_one_machine_for_any_shard_size(cl
         assert merges == expected_merges, shard_bytes
 
 
+def test_workers_read_fsspec_urls(client, corpus):
+    urls = [path.resolve().as_uri() for path in corpus]
+    expected = count_words(files=corpus, mode="classic", workers=1)
+    counted = count_words(files=urls, mode="classic", dask=client, shard_bytes=4000)
+    assert list(counted.counts.items()) == list(expected.counts.items())
+
+
 def test_local_n_starts_a_cluster_of_that_size(corpus):
     optional("distributed")
     expected = train("".join(RECORDS), mode="classic", num_merges=MERGES).merges
