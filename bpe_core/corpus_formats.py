@@ -11,6 +11,9 @@ what is counted (distinct words), not the file's size:
 * **compressed** text or JSON Lines: ``.gz``, ``.bz2``, ``.xz`` (standard
   library) and ``.zst`` (``zstandard``).
 
+A file may be a local path or an ``fsspec`` URL (``s3://bucket/a.jsonl.zst``),
+so that Dask workers can read their shards from shared or object storage.
+
 The format comes from the extension *and* the content: the magic bytes of
 gzip, bzip2, xz, zstd and Parquet are recognised whatever the name, and a
 name that promises a format the bytes do not have is an error.  Each
