@@ -9,13 +9,17 @@ Modules, in the order a textbook would read them:
 
 * :mod:`~bpe_core.pretokenize` - cut text into words (whitespace, regex presets)
 * :mod:`~bpe_core.byte_symbols` - GPT-2's printable spelling of the 256 bytes
-* :mod:`~bpe_core.counting` - stream a corpus into word counts
+* :mod:`~bpe_core.corpus_formats` - read text, JSON Lines, Parquet, compressed
+* :mod:`~bpe_core.counting` - stream a corpus into word counts (in shards)
+* :mod:`~bpe_core.counts` - counts files: count once, merge, train from them
+* :mod:`~bpe_core.dask_counting` - count on a Dask cluster
 * :mod:`~bpe_core.trainer` - learn merges (one mechanism, two policies)
 * :mod:`~bpe_core.merging` - apply merges to a word
 * :mod:`~bpe_core.tokenizer` - encode, decode, batch, explain
 * :mod:`~bpe_core.serialization` - the native JSON format
 """
 
+from .counts import CountsTable, count_words, load_counts, merge_counts, save_counts
 from .errors import BPEError, BudgetExceeded, PatternError, SpecialTokenError, TokenizerFileError, TrainingCancelled
 from .pretokenize import PRESET_PATTERNS
 from .serialization import load_tokenizer, save_tokenizer
@@ -26,6 +30,7 @@ __all__ = [
     "BPEError",
     "BatchEncoding",
     "BudgetExceeded",
+    "CountsTable",
     "MergeStep",
     "PRESET_PATTERNS",
     "PatternError",
@@ -36,7 +41,11 @@ __all__ = [
     "TrainingCancelled",
     "TrainingReport",
     "WordExplanation",
+    "count_words",
+    "load_counts",
     "load_tokenizer",
+    "merge_counts",
+    "save_counts",
     "save_tokenizer",
     "train",
 ]

@@ -33,13 +33,20 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_atomically(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers never see a partial file."""
+    write_atomically_streamed(path, lambda stream: stream.write(data))
+
+
+def write_atomically_streamed(path: str | os.PathLike, fill: Callable[[BinaryIO], object]) -> None:
+    """Like :func:`write_atomically`, for output written piece by piece: ``fill(stream)`` writes it."""
     path = Path(path)
-    temporary = _write_temporary(path, data)
+    temporary = _write_temporary(path, fill)
     try:
         try:
             os.chmod(temporary, path.stat().st_mode & 0o7777)  # a replaced file keeps its mode
@@ -54,7 +61,7 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> None:
 def create_atomically(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path``, which must not exist; :class:`FileExistsError` if it does."""
     path = Path(path)
-    temporary = _write_temporary(path, data)
+    temporary = _write_temporary(path, lambda stream: stream.write(data))
     try:
         _link_new(temporary, path)
     finally:
@@ -86,7 +93,7 @@ def place_files(moves: list[tuple[Path, Path]], *, replace: bool) -> None:
         placed.append(final)
 
 
-def _write_temporary(path: Path, data: bytes) -> Path:
+def _write_temporary(path: Path, fill: Callable[[BinaryIO], object]) -> Path:
     directory = path.parent if str(path.parent) else Path(".")
     while True:
         temporary = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
@@ -97,7 +104,7 @@ def _write_temporary(path: Path, data: bytes) -> Path:
             continue  # a name another writer drew: draw again
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            fill(stream)
             stream.flush()
             os.fsync(stream.fileno())
     except BaseException:

@@ -3,6 +3,8 @@
 ::
 
     python -m bpe_core train corpus.txt --vocab-size 5000 -o tok.json
+    python -m bpe_core count docs.jsonl.zst -o counts.tsv
+    python -m bpe_core train --from-counts counts.tsv --vocab-size 5000 -o tok.json
     python -m bpe_core encode tok.json "Hello world" --tokens
     python -m bpe_core encode tok.json "Hello world" --show --html tokens.html
     python -m bpe_core encode tok.json "Hello world" | python -m bpe_core decode tok.json
@@ -32,7 +34,9 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from . import __version__, display, token_view
+from .corpus_formats import ON_ERROR_CHOICES
 from .counting import PARALLEL_THRESHOLD_BYTES, available_cores, check_corpus_files
+from .counts import count_words, merge_counts, save_counts
 from .errors import BPEError, SpecialTokenError, TrainingCancelled
 from .interop import FORMATS, export_tokenizer, import_tokenizer
 from .tokenizer import MODES, Tokenizer
@@ -146,7 +150,7 @@ class _WorkersIgnoreCtrlC:
 
 def _will_start_workers(texts: list[str], files: list[str], workers: int | None) -> bool:
     try:
-        size = sum(len(t) for t in texts) + sum(os.path.getsize(f) for f in files)
+        size = sum(os.path.getsize(f) for f in files)  # inline texts are counted here, never in workers
     except OSError:
         return False  # train() reports the missing file
     return (workers if workers is not None else available_cores()) > 1 and size >= PARALLEL_THRESHOLD_BYTES
@@ -205,39 +209,93 @@ def _check_output(path: str, flag: str = "-o") -> None:
         raise BPEError(f"{flag} {path}: the directory {output.parent} does not exist")
 
 
-def cmd_train(args) -> int:
-    # In the order a person fixes them: the corpus, where the result goes, then the settings.
-    texts = list(args.text or [])
-    if not texts and not args.files:
-        raise BPEError("give corpus files, or text with --text")
-    check_corpus_files(args.files)
-    _check_output(args.output)
-    if args.vocab_size is None and args.num_merges is None:
-        raise BPEError("give --vocab-size (the final vocabulary size) or --num-merges (how many merges to learn)")
+def _corpus_options(args) -> dict:
+    """The options ``train`` and ``count`` share: how the corpus is read and where it is counted."""
+    return {"text_field": args.text_field, "on_error": args.on_error, "workers": args.workers,
+            "dask": args.dask, "shard_bytes": args.shard_bytes}
+
+
+def _report_skipped(skipped: int, problems: list[str]) -> None:
+    """Bad records skipped with --on-error skip: how many, and the first ones (to stderr)."""
+    if skipped:
+        print(f"skipped {skipped:,} bad record(s) (--on-error skip):", file=sys.stderr)
+        for problem in problems[:10]:
+            print(f"  {problem}", file=sys.stderr)
+        if skipped > min(10, len(problems)):
+            print(f"  ... and {skipped - min(10, len(problems)):,} more", file=sys.stderr)
+
+
+def _run_with_progress(args, texts: list[str], files: list[str], work):
+    """Run ``work(on_progress)`` with the progress bar and Ctrl-C handling of a counting command."""
     progress = ProgressBar(sys.stderr) if not args.quiet else None
-    guard = _WorkersIgnoreCtrlC(_will_start_workers(texts, args.files, args.workers))
+    local = args.dask is None
+    guard = _WorkersIgnoreCtrlC(local and _will_start_workers(texts, files, args.workers))
 
     def on_progress(phase: str, done: int, total: int) -> None:
         guard.restore()
         if progress is not None:
             progress(phase, done, total)
 
-    started = time.perf_counter()
     try:
         with guard:
-            tokenizer = train(
-                texts, files=args.files, mode=args.mode, vocab_size=args.vocab_size, num_merges=args.num_merges,
-                min_frequency=args.min_frequency, pattern=args.pattern, special_tokens=args.special_token or (),
-                unk_token=args.unk_token, workers=args.workers, on_progress=on_progress,
-            )
+            return work(on_progress)
     finally:
         if progress is not None:
             progress.close()
+
+
+def cmd_train(args) -> int:
+    # In the order a person fixes them: the corpus, where the result goes, then the settings.
+    texts = list(args.text or [])
+    if args.from_counts is not None:
+        if texts or args.files:
+            raise BPEError("give corpus files (or --text) or --from-counts, not both; merge counts first with "
+                           "'python -m bpe_core count --merge'")
+    elif not texts and not args.files:
+        raise BPEError("give corpus files, or text with --text (or saved counts with --from-counts)")
+    check_corpus_files(args.files)
+    _check_output(args.output)
+    if args.vocab_size is None and args.num_merges is None:
+        raise BPEError("give --vocab-size (the final vocabulary size) or --num-merges (how many merges to learn)")
+    started = time.perf_counter()
+    tokenizer = _run_with_progress(args, texts, args.files, lambda on_progress: train(
+        texts, files=args.files, word_counts=args.from_counts, mode=args.mode, vocab_size=args.vocab_size,
+        num_merges=args.num_merges, min_frequency=args.min_frequency, pattern=args.pattern,
+        special_tokens=args.special_token, unk_token=args.unk_token, on_progress=on_progress,
+        **_corpus_options(args),
+    ))
     # Saved only now, and atomically: an interrupted run leaves no file behind.
     tokenizer.save(args.output)
     report = tokenizer.training
+    _report_skipped(report.skipped_records, report.problems)
     print(f"trained a {tokenizer.mode} tokenizer: {tokenizer.vocab_size:,} tokens, {len(tokenizer.merges):,} merges "
           f"(stopped by {report.stop_reason}) in {time.perf_counter() - started:.1f} s -> {args.output}")
+    return 0
+
+
+def cmd_count(args) -> int:
+    texts = list(args.text or [])
+    if args.merge:
+        if texts:
+            raise BPEError("--merge takes counts files only; count --text separately, then merge")
+        if len(args.files) < 1:
+            raise BPEError("give the counts files to merge: count --merge a.tsv b.tsv -o all.tsv")
+        _check_output(args.output)
+        table = merge_counts(args.files)
+    else:
+        if not texts and not args.files:
+            raise BPEError("give corpus files, or text with --text")
+        check_corpus_files(args.files)
+        _check_output(args.output)
+        table = _run_with_progress(args, texts, args.files, lambda on_progress: count_words(
+            texts, files=args.files, mode=args.mode or "byte_level", pattern=args.pattern,
+            special_tokens=args.special_token or (), unk_token=args.unk_token or "<unk>",
+            on_progress=on_progress, **_corpus_options(args),
+        ))
+    save_counts(table, args.output)
+    _report_skipped(table.skipped_records, table.problems)
+    print(f"{'merged' if args.merge else 'counted'} {table.total_words:,} words ({len(table.counts):,} distinct, "
+          f"{table.settings.mode}, pattern {table.settings.pattern}) -> {args.output}")
     return 0
 
 
@@ -320,7 +378,7 @@ def cmd_inspect(args) -> int:
         f"pattern:        {info['pattern']}" + (f"  {info['regex']}" if info["regex"] else ""),
         f"vocab size:     {info['vocab_size']:,}",
         f"merges:         {info['merges']:,}",
-        f"special tokens: " + (", ".join(f"{t} ({i})" for t, i in info["special_tokens"].items()) or "none"),
+        "special tokens: " + (", ".join(f"{t} ({i})" for t, i in info["special_tokens"].items()) or "none"),
     ]
     if info["unk_token"]:
         lines.append(f"unk token:      {info['unk_token']}")
@@ -421,28 +479,61 @@ def build_parser() -> argparse.ArgumentParser:
     text_input.add_argument("text", nargs="?", help="the text (omit it, or give '-', to read standard input)")
     text_input.add_argument("--file", help="read the text from this UTF-8 file instead")
 
+    corpus = argparse.ArgumentParser(add_help=False)
+    corpus.add_argument("--text", action="append", help="corpus text given inline (repeatable)")
+    corpus.add_argument("--mode", choices=MODES, help="byte_level (GPT-2 style, default) or classic "
+                                                      "(Sennrich et al., </w>)")
+    corpus.add_argument("--pattern", help="byte-level pre-tokenizer: gpt2 (default), cl100k, o200k or a regex")
+    corpus.add_argument("--special-token", action="append", metavar="TOKEN",
+                        help="a special token, never split (repeatable; takes the first ids)")
+    corpus.add_argument("--unk-token", help="classic mode's unknown token (default <unk>)")
+    corpus.add_argument("--text-field", default="text", metavar="FIELD",
+                        help="JSON Lines field / Parquet column holding the text (default text; a.b for nested)")
+    corpus.add_argument("--on-error", choices=ON_ERROR_CHOICES, default="fail",
+                        help="records that cannot be read (not UTF-8, not JSON, no text field): fail (default) "
+                             "stops at the first, skip skips and reports them")
+    corpus.add_argument("--workers", type=int, help="local processes for counting words (default: all cores)")
+    corpus.add_argument("--dask", metavar="ADDRESS",
+                        help="count on a Dask cluster: a scheduler address (tcp://host:8786), or local[:N] for "
+                             "N local worker processes (needs: pip install \"mcp-server-bpe[scale]\")")
+    corpus.add_argument("--shard-bytes", type=int, metavar="N",
+                        help="size of the byte ranges uncompressed files are cut into (default 1 MiB, "
+                             "32 MiB with --dask)")
+    corpus.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    formats_note = ("Corpus files: plain text, JSON Lines (.jsonl/.json), Parquet, each possibly compressed "
+                    "(.gz .bz2 .xz .zst); Parquet and zstd need pip install \"mcp-server-bpe[scale]\".")
+
     train_parser = commands.add_parser(
-        "train", help="train a tokenizer on corpus files or text",
+        "train", parents=[corpus], help="train a tokenizer on corpus files, text, or saved counts",
         description="Train a BPE tokenizer and save it (bpe_core JSON) once training is done. "
-                    "Progress goes to stderr; Ctrl-C stops cleanly (exit 130) and writes nothing.",
+                    "Progress goes to stderr; Ctrl-C stops cleanly (exit 130) and writes nothing. " + formats_note,
         epilog="example: python -m bpe_core train corpus.txt --vocab-size 5000 --special-token '<|endoftext|>' "
                "-o tok.json",
     )
-    train_parser.add_argument("files", nargs="*", help="UTF-8 corpus files")
-    train_parser.add_argument("--text", action="append", help="corpus text given inline (repeatable)")
+    train_parser.add_argument("files", nargs="*", help="corpus files")
+    train_parser.add_argument("--from-counts", metavar="COUNTS",
+                              help="train from a counts file (python -m bpe_core count) instead of a corpus; "
+                                   "mode, pattern and special tokens come from it")
     train_parser.add_argument("-o", "--output", required=True, help="where to save the tokenizer (bpe_core JSON)")
-    train_parser.add_argument("--mode", choices=MODES, default="byte_level",
-                              help="byte_level (GPT-2 style, default) or classic (Sennrich et al., </w>)")
     train_parser.add_argument("--vocab-size", type=int, help="final vocabulary size, specials and base symbols included")
     train_parser.add_argument("--num-merges", type=int, help="how many merges to learn at most")
     train_parser.add_argument("--min-frequency", type=int, default=0, help="stop when the best pair is rarer")
-    train_parser.add_argument("--pattern", help="byte-level pre-tokenizer: gpt2 (default), cl100k, o200k or a regex")
-    train_parser.add_argument("--special-token", action="append", metavar="TOKEN",
-                              help="a special token, never split (repeatable; takes the first ids)")
-    train_parser.add_argument("--unk-token", default="<unk>", help="classic mode's unknown token (default <unk>)")
-    train_parser.add_argument("--workers", type=int, help="processes for counting words (default: all cores)")
-    train_parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     train_parser.set_defaults(run=cmd_train)
+
+    count_parser = commands.add_parser(
+        "count", parents=[corpus], help="count a corpus's words once, to train from (or merge) later",
+        description="Write the word counts of a corpus under a pre-tokenizer, with its settings in a header "
+                    "(a TSV: see bpe_core.counts). 'train --from-counts' learns from it exactly the merges the "
+                    "corpus gives. With --merge, merge counts files made with the same settings. " + formats_note,
+        epilog="examples: python -m bpe_core count part1.jsonl.zst -o part1.tsv\n"
+               "          python -m bpe_core count --merge part1.tsv part2.tsv -o all.tsv\n"
+               "          python -m bpe_core train --from-counts all.tsv --vocab-size 5000 -o tok.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    count_parser.add_argument("files", nargs="*", help="corpus files (with --merge: counts files)")
+    count_parser.add_argument("--merge", action="store_true", help="merge counts files instead of counting a corpus")
+    count_parser.add_argument("-o", "--output", required=True, help="where to save the counts")
+    count_parser.set_defaults(run=cmd_count)
 
     encode_parser = commands.add_parser("encode", parents=[loading, text_input], help="text to token ids",
                                         description="Encode text and print its token ids.",
@@ -534,7 +625,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except (KeyboardInterrupt, TrainingCancelled):
-        stopped = "training stopped, nothing was written" if args.command == "train" else "stopped"
+        stopped = {"train": "training stopped, nothing was written",
+                   "count": "counting stopped, nothing was written"}.get(args.command, "stopped")
         print(f"interrupted: {stopped}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except SpecialTokenError as exc:

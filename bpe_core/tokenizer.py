@@ -135,6 +135,9 @@ class TrainingReport:
     words: int
     distinct_words: int
     seconds: dict[str, float] = field(default_factory=dict)
+    #: Records of the corpus that could not be read and were skipped (``on_error="skip"``), and the first described.
+    skipped_records: int = 0
+    problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

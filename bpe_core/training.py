@@ -18,32 +18,36 @@ import os
 import time
 from typing import Iterable, Sequence
 
-from .counting import ProgressCallback, StopCheck, count_words
+from .corpus_formats import DEFAULT_TEXT_FIELD
+from .counting import ProgressCallback, StopCheck, WordCounts, count_words
+from .counts import DEFAULT_PATTERN, DEFAULT_UNK_TOKEN, CountSettings, CountsTable, load_counts
 from .errors import BPEError
-from .pretokenize import PreTokenizer, resolve_pattern
+from .pretokenize import PreTokenizer
 from .tokenizer import MODES, Tokenizer, TrainingReport
 from .trainer import POLICIES, learn_merges
-
-DEFAULT_PATTERN = "gpt2"
-DEFAULT_UNK_TOKEN = "<unk>"
 
 
 def train(
     texts: str | Iterable[str] = (),
     *,
     files: Iterable[str | os.PathLike] = (),
-    mode: str = "byte_level",
+    word_counts: CountsTable | str | os.PathLike | None = None,
+    mode: str | None = None,
     vocab_size: int | None = None,
     num_merges: int | None = None,
     min_frequency: int = 0,
     pattern: str | None = None,
-    special_tokens: Sequence[str] = (),
-    unk_token: str = DEFAULT_UNK_TOKEN,
+    special_tokens: Sequence[str] | None = None,
+    unk_token: str | None = None,
+    text_field: str = DEFAULT_TEXT_FIELD,
+    on_error: str = "fail",
     workers: int | None = None,
+    dask=None,
+    shard_bytes: int | None = None,
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> Tokenizer:
-    """Train a BPE tokenizer on ``texts`` (a string or strings) and ``files``.
+    """Train a BPE tokenizer on ``texts`` (a string or strings) and ``files``, or on saved ``word_counts``.
 
     * ``mode``: ``"byte_level"`` (GPT-2 style, default) or ``"classic"``
       (Sennrich et al., words split on whitespace, ``</w>`` ends a word).
@@ -54,9 +58,29 @@ def train(
     * ``pattern``: ``"gpt2"`` (default), ``"cl100k"``, ``"o200k"`` or a regex
       (byte-level only; classic always splits on whitespace).
     * ``special_tokens`` take the first ids and are never split or merged.
+    * ``files`` may be plain text, JSON Lines (the ``text_field`` of each
+      record, ``"text"`` by default, dotted for a nested field), Parquet (the
+      ``text_field`` column), each compressed or not (``.gz``, ``.bz2``,
+      ``.xz``, ``.zst``); ``on_error`` is ``"fail"`` (default) or ``"skip"``
+      for records that cannot be read (see :mod:`bpe_core.corpus_formats`).
+    * ``word_counts``: a :class:`~bpe_core.counts.CountsTable` or a counts
+      file instead of a corpus; mode, pattern and special tokens default to
+      the counts' own, and must match them.
+    * ``workers``: local processes for counting; ``dask``: a
+      ``distributed.Client``, a scheduler address or ``"local[:N]"`` to count
+      on a Dask cluster instead (the merges are the same either way).
     * ``on_progress(phase, done, total)`` is called now and then;
       ``should_stop()`` returning true raises :class:`TrainingCancelled`.
     """
+    if word_counts is not None and not isinstance(word_counts, CountsTable):
+        word_counts = load_counts(word_counts)
+    if word_counts is not None:
+        counted_with = word_counts.settings
+        mode = counted_with.mode if mode is None else mode
+        pattern = counted_with.pre_tokenizer_pattern if pattern is None and mode != "classic" else pattern
+        special_tokens = counted_with.special_tokens if special_tokens is None else special_tokens
+        unk_token = counted_with.unk_token if unk_token is None else unk_token
+    mode = "byte_level" if mode is None else mode
     if mode not in POLICIES:
         raise BPEError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     if vocab_size is None and num_merges is None:
@@ -64,37 +88,42 @@ def train(
     for name, value in (("vocab_size", vocab_size), ("num_merges", num_merges), ("min_frequency", min_frequency)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             raise BPEError(f"{name} must be a non-negative integer; got {value!r}")
-    if isinstance(special_tokens, str):
-        raise BPEError(
-            f"special_tokens must be a list of strings, not the string {special_tokens!r}; "
-            f"write special_tokens=[{special_tokens!r}]"
-        )
-    specials = list(dict.fromkeys(special_tokens))
-    if any(not isinstance(s, str) or not s for s in specials):
-        raise BPEError(f"special tokens must be non-empty strings; got {special_tokens!r}")
-    pattern = resolve_pattern(mode, pattern, default=DEFAULT_PATTERN)
-    if mode == "classic":
-        # The unk token is cut out of the corpus like a special token: were
-        # "<unk>" learned by merging '<', 'u', ..., it would share the unk id.
-        reserved = specials + ([unk_token] if unk_token not in specials else [])
-    else:
-        reserved = specials
+    unk_token = DEFAULT_UNK_TOKEN if unk_token is None else unk_token
+    settings = CountSettings.create(mode, pattern, () if special_tokens is None else special_tokens, unk_token)
+    specials = list(settings.special_tokens)
+    reserved = settings.reserved
+    if mode == "byte_level":
         minimum = len(reserved) + 256
         if vocab_size is not None and vocab_size < minimum:
             raise BPEError(
                 f"vocab_size {vocab_size} is too small: the 256 byte symbols and {len(reserved)} special "
                 f"token(s) already take {minimum}; use at least {minimum}"
             )
-    pre_tokenizer = PreTokenizer.create(pattern)
     if isinstance(texts, str):
         texts = [texts]
     if isinstance(files, (str, os.PathLike)):
         files = [files]
 
     started = time.perf_counter()
-    counted = count_words(
-        texts, files, pre_tokenizer, reserved, workers=workers, on_progress=on_progress, should_stop=should_stop
-    )
+    if word_counts is not None:
+        texts, files = list(texts), list(files)
+        if texts or files:
+            raise BPEError("give a corpus (texts or files) or word_counts, not both; merge counts with "
+                           "bpe_core.counts.merge_counts, or count the corpus and merge")
+        differences = word_counts.settings.differences(settings)
+        if differences:
+            raise BPEError(f"the word counts were made with other settings than this training asks for "
+                           f"(counts vs training: {'; '.join(differences)}); train with the counts' settings "
+                           "(leave mode, pattern and special_tokens out), or count the corpus again")
+        counted = WordCounts(word_counts.counts, word_counts.corpus_bytes, word_counts.total_words,
+                             word_counts.skipped_records, word_counts.problems)
+    else:
+        counted = count_words(
+            texts, files, PreTokenizer.create(settings.pre_tokenizer_pattern), reserved, workers=workers,
+            text_field=text_field, on_error=on_error, shard_bytes=shard_bytes, dask=dask,
+            on_progress=on_progress, should_stop=should_stop,
+        )
+    pattern = settings.pre_tokenizer_pattern
     counted_at = time.perf_counter()
     learned = learn_merges(
         counted.counts,
@@ -116,6 +145,8 @@ def train(
         corpus_bytes=counted.corpus_bytes,
         words=counted.total_words,
         distinct_words=len(counted.counts),
+        skipped_records=counted.skipped_records,
+        problems=counted.problems,
         seconds={},
     )
     tokenizer = Tokenizer(

@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="log level (logs go to stderr)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes for counting words of large corpora (default: the CPU cores)")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS",
+                        help="count train_bpe's words on a Dask cluster: a scheduler address (tcp://host:8786) or "
+                             "local[:N] (needs: pip install \"mcp-server-bpe[scale]\")")
     for limit in LIMITS.values():
         parser.add_argument(limit.flag, type=int, default=None, metavar="N", dest=limit.flag[2:].replace("-", "_"),
                             help=f"limit on {limit.name} (env {limit.env}; default {limit.default:,})")
@@ -80,6 +83,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         use_client_roots=args.client_roots if args.client_roots is not None else args.transport == "stdio",
         limits=limits_from(vars(args)),
         training_workers=args.workers,
+        dask=args.dask,
         auth_token=auth_token_from(args.auth_token),
     )
 

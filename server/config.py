@@ -103,6 +103,7 @@ class ServerConfig:
     use_client_roots: bool = True
     limits: Limits = field(default_factory=Limits)
     training_workers: int | None = None  # processes for word counting; None: bpe_core decides
+    dask: str | None = None  # a Dask scheduler address (or local[:N]) to count words on; None: local processes
     auth_token: str | None = None  # streamable HTTP only: required bearer token (see server.auth)
 
 

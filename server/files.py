@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 from bpe_core import TrainingCancelled
+from bpe_core.corpus_formats import looks_like_corpus
 
 from .config import Limits
 
@@ -87,6 +88,8 @@ def not_text_reason(path: Path) -> str | None:
     >>> not_text_reason(folder / "a.txt") is None, not_text_reason(folder / "b.dat"), not_text_reason(folder / "c.pyc")
     (True, 'binary content (a NUL byte)', 'a binary file type (.pyc)')
     """
+    if looks_like_corpus(path):  # compressed text or JSON Lines, Parquet: bpe_core reads them
+        return None
     if path.suffix.lower() in BINARY_SUFFIXES:
         return f"a binary file type ({path.suffix.lower()})"
     try:

@@ -122,11 +122,33 @@ class TrainInput(Input):
     overwrite: bool = Field(
         False, description="Replace an existing tokenizer of the same name. By default an existing name is refused."
     )
+    text_field: str = Field(
+        "text",
+        min_length=1,
+        max_length=200,
+        description="For JSON Lines files (.jsonl, .json): the field holding each record's text, with dots for a "
+        "nested field ('meta.body'); for Parquet files: the text column.",
+    )
+    on_error: Literal["fail", "skip"] = Field(
+        "fail",
+        description="Records that cannot be read (not UTF-8, not JSON, no text field): 'fail' stops at the first "
+        "one, 'skip' skips them and lists them in the result (corpus.skipped_records, corpus.problems).",
+    )
+    counts_path: str | None = Field(
+        None,
+        min_length=1,
+        max_length=4096,
+        description="Train from a word-counts file (written by 'python -m bpe_core count') inside the allowed "
+        "roots instead of a corpus: the same merges as the corpus it counts. Mode, pattern and special tokens "
+        "left at their defaults are the file's own; others must match the file's.",
+    )
 
     @model_validator(mode="after")
     def _needs_corpus_and_size(self) -> "TrainInput":
-        if self.text is None and not self.paths:
-            raise ValueError("give the corpus as text, as paths, or both")
+        if self.counts_path is not None and (self.text is not None or self.paths):
+            raise ValueError("give a corpus (text, paths) or counts_path, not both")
+        if self.text is None and not self.paths and self.counts_path is None:
+            raise ValueError("give the corpus as text, as paths, or both (or a counts file as counts_path)")
         if self.vocab_size is None and self.num_merges is None:
             raise ValueError("give vocab_size (final vocabulary size) or num_merges (number of merges to learn)")
         return self
@@ -138,6 +160,8 @@ class CorpusStats(BaseModel):
     distinct_words: int
     files: int = Field(description="Files read.")
     skipped: list[str] = Field(default_factory=list, description="Matches that were not read, and why.")
+    skipped_records: int = Field(0, description="Records that could not be read and were skipped (on_error='skip').")
+    problems: list[str] = Field(default_factory=list, description="The first skipped records: file, line, reason.")
 
 
 class TrainResult(BaseModel):

@@ -169,8 +169,17 @@ class BPEService:
         corpus = None
         if args.paths:
             corpus = (files or self.file_access()).corpus_files(args.paths, should_stop=should_stop)
+        counts_file = None
+        if args.counts_path is not None:
+            counts_file = (files or self.file_access()).readable_file(args.counts_path)
         text_bytes = len(args.text.encode("utf-8", "surrogatepass")) if args.text else 0
-        limits.check("corpus bytes", text_bytes + (corpus.total_bytes if corpus else 0), "the corpus")
+        counts_bytes = counts_file.stat().st_size if counts_file else 0
+        limits.check("corpus bytes", text_bytes + counts_bytes + (corpus.total_bytes if corpus else 0), "the corpus")
+        # From a counts file, mode and special tokens left at their defaults come from the file.
+        given = {"mode", "special_tokens"}
+        if counts_file:
+            given = {f for f in given if getattr(args, f) != s.TrainInput.model_fields[f].get_default(
+                call_default_factory=True)}
 
         report = _training_progress(progress)
         with self._training_slot(args.name):
@@ -180,12 +189,16 @@ class BPEService:
                 tokenizer = bpe_core.train(
                     [args.text] if args.text is not None else [],
                     files=corpus.files if corpus else [],
-                    mode=args.mode,
+                    word_counts=counts_file,
+                    text_field=args.text_field,
+                    on_error=args.on_error,
+                    dask=self.config.dask,
+                    mode=args.mode if "mode" in given else None,
                     vocab_size=args.vocab_size,
                     num_merges=args.num_merges,
                     min_frequency=args.min_frequency,
                     pattern=args.pattern,
-                    special_tokens=args.special_tokens,
+                    special_tokens=args.special_tokens if "special_tokens" in given else None,
                     workers=self.config.training_workers,
                     on_progress=report,
                     should_stop=should_stop,
@@ -219,6 +232,8 @@ class BPEService:
                 distinct_words=training.distinct_words,
                 files=len(corpus.files) if corpus else 0,
                 skipped=corpus.skipped if corpus else [],
+                skipped_records=training.skipped_records,
+                problems=training.problems,
             ),
             seconds=seconds,
             first_merges=merge_rules(tokenizer, 0, FIRST_MERGES_SHOWN),

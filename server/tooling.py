@@ -253,8 +253,8 @@ def _roots_resolvers(config: ServerConfig) -> dict[RootsWanted, Callable]:
     def never() -> None:
         return None
 
-    def when_paths_given(ctx: Context, paths: list[str] | None) -> ListRoots | None:
-        return ListRoots() if paths and offers_roots(ctx) else None
+    def when_paths_given(ctx: Context, paths: list[str] | None, counts_path: str | None = None) -> ListRoots | None:
+        return ListRoots() if (paths or counts_path) and offers_roots(ctx) else None
 
     def always(ctx: Context) -> ListRoots | None:
         return ListRoots() if offers_roots(ctx) else None

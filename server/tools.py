@@ -18,7 +18,8 @@ TOOLS: list[Tool] = [
     Tool(
         "train_bpe", s.TrainInput, s.TrainResult,
         lambda service, args, call: service.train(
-            args, files=call.files() if args.paths else None, progress=call.progress, should_stop=call.should_stop),
+            args, files=call.files() if args.paths or args.counts_path else None, progress=call.progress,
+            should_stop=call.should_stop),
         changes_storage("Train a BPE tokenizer", idempotent=False),
         roots="paths",
     ),

@@ -251,14 +251,17 @@ def test_a_slow_pattern_gets_one_budget_for_the_whole_call(monkeypatch):
         tok.encode_batch(corpus.splitlines())
 
 
-def test_worker_processes_spend_from_the_same_budget(monkeypatch):
+def test_worker_processes_spend_from_the_same_budget(monkeypatch, tmp_path):
     from bpe_core import counting
 
     monkeypatch.setattr(pretokenize, "CUSTOM_PATTERN_TIMEOUT", 0.5)  # workers are forked, so they see it too
     monkeypatch.setattr(counting, "PARALLEL_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(counting, "BLOCK_BYTES", 3 * len(SLOW_LINE))  # blocks of a few lines, each within budget
+    corpus = tmp_path / "slow.txt"
+    corpus.write_text(SLOW_LINE * 40, encoding="utf-8")
+    # Shards of a few lines, each well within a budget of its own size: only their sum is over.
+    shard = 3 * len(SLOW_LINE)
     with pytest.raises(PatternError, match=r"took more than 0\.5 s \(its time budget for this call"):
-        bpe_core.train(SLOW_LINE * 40, vocab_size=260, pattern=SLOW, workers=2)
+        bpe_core.train([], files=[corpus], vocab_size=260, pattern=SLOW, workers=2, shard_bytes=shard)
 
 
 def test_cancellation_reaches_the_pattern_between_lines(monkeypatch):
