@@ -13,6 +13,7 @@ import pytest
 
 from bpe_core import reference
 from bpe_core.errors import BPEError, TokenizerFileError
+from bpe_core.fast import ordinary_encoder
 from bpe_core.reference import (REFERENCE_NAMES, ReferenceSpec, cache_path, load_reference, resolve_reference_name,
                                 verified_rank_file)
 
@@ -66,9 +67,11 @@ def test_reference_ids_equal_tiktoken(name):
     ours = load_reference(name)
     theirs = tiktoken_encoding(name)
     assert len(ours.vocab) == len(theirs._mergeable_ranks) + len(theirs._special_tokens)
+    fast = ordinary_encoder(ours, fast=True)  # tiktoken again, but from the ranks of our tokenizer
     for kind, text in _texts().items():
         expected = theirs.encode_ordinary(text)
         assert ours.encode_ordinary(text) == expected, kind
+        assert fast(text) == expected, kind
         assert ours.decode(expected) == text, kind
     assert ours.encode(SPECIALS, allowed_special="all") == theirs.encode(SPECIALS, allowed_special="all")
 
