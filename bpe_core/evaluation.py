@@ -38,9 +38,11 @@ work between blocks (:class:`~bpe_core.errors.EvaluationCancelled`), and
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
 import time
+import weakref
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -419,20 +421,26 @@ def _check_limit(value: int, argument: str, low: int = 0) -> int:
     return value
 
 
-def _token_length(tokenizer: Tokenizer, token_bytes: _TokenBytes, token_id: int) -> int:
+def _token_length(tokenizer: Tokenizer, token_id: int) -> int:
+    """Bytes (byte-level: one symbol per byte) or characters (classic, without ``</w>``)."""
+    token = tokenizer.id_to_token[token_id]
     if tokenizer.mode == "classic":
-        token = tokenizer.id_to_token[token_id]
         return len(token[: -len(END_OF_WORD)] if token.endswith(END_OF_WORD) else token)
-    return len(token_bytes[token_id])
+    return len(token) if token not in tokenizer.special_tokens else len(token.encode("utf-8"))
 
 
 def _merge_parts(tokenizer: Tokenizer) -> dict[int, tuple[int, int]]:
-    """id of a merged token -> the ids of the two tokens its first merge joins."""
-    parts: dict[int, tuple[int, int, int]] = {}
-    for (left, right), (rank, merged) in tokenizer.merge_ranks.items():
-        if merged not in parts or rank < parts[merged][0]:
-            parts[merged] = (rank, left, right)
-    return {merged: (left, right) for merged, (_rank, left, right) in parts.items()}
+    """id of a merged token -> the ids of the two tokens its first merge joins (kept per tokenizer)."""
+    parts = _MERGE_PARTS.get(tokenizer)
+    if parts is None:
+        vocab, parts = tokenizer.vocab, {}
+        for left, right in tokenizer.merges:  # in rank order: the first merge making a token wins
+            parts.setdefault(vocab[left + right], (vocab[left], vocab[right]))
+        _MERGE_PARTS[tokenizer] = parts
+    return parts
+
+
+_MERGE_PARTS: "weakref.WeakKeyDictionary[Tokenizer, dict]" = weakref.WeakKeyDictionary()
 
 
 def _merge_only(tokenizer: Tokenizer, emitted: Iterable[int]) -> set[int]:
@@ -459,13 +467,13 @@ def _result(tally: _Tally, totals: _Totals, *, top_k: int, list_limit: int, list
 
     def entries(ids: Iterable[int]) -> list[TokenEntry]:
         # Longest first: a long token that never occurs is the likeliest to be under-trained.
-        keyed = sorted(((-_token_length(tokenizer, tally.token_bytes, i), i) for i in ids))
-        return [TokenEntry(i, tokenizer.readable(i), -negative) for negative, i in keyed[list_offset:list_offset + list_limit]]
+        keyed = heapq.nsmallest(list_offset + list_limit, ((-_token_length(tokenizer, i), i) for i in ids))
+        return [TokenEntry(i, tokenizer.readable(i), -negative) for negative, i in keyed[list_offset:]]
 
     lengths: Counter[str] = Counter()
     length_sum = 0
     for token_id, n in counts.items():
-        length = _token_length(tokenizer, tally.token_bytes, token_id)
+        length = _token_length(tokenizer, token_id)
         length_sum += length * n
         lengths[str(length) if length < LONG_TOKEN else f"{LONG_TOKEN}+"] += n
     fallback = None
