@@ -342,7 +342,8 @@ class _Tally:
             where = next((i for i, (a, b) in enumerate(zip(decoded, expected)) if a != b), min(len(decoded), len(expected)))
             self._note_failure(f"{block.source}: the words differ from character {where} of the normalised text")
             return False
-        decoded_bytes = b"".join(map(self.token_bytes.__getitem__, ids))
+        fast_decode = getattr(self.encode, "decode_bytes", None)
+        decoded_bytes = fast_decode(ids) if fast_decode else b"".join(map(self.token_bytes.__getitem__, ids))
         data = block.text.encode("utf-8", "surrogatepass")
         if decoded_bytes == data:
             return True
@@ -597,11 +598,11 @@ class Comparison:
                          _fixed(e.tokens_per_cjk_character), _share(e.vocab_used_share)])
         lines = _table(header, rows)
         if self.sample:
-            lines.append(f"sample ({len(self.sample)} characters; tokens separated by |, spaces as ␣; "
-                         f"{len(self.differing_boundaries)} boundaries differ):")
+            lines.append(f"sample ({len(self.sample)} characters; tokens separated by |, spaces as ␣, \\xNN a byte of "
+                         f"a character split between tokens; {len(self.differing_boundaries)} boundaries differ):")
             width = max(len(name) for name in self.segmentations)
             for name, spans in self.segmentations.items():
-                lines.append(f"  {name.ljust(width)}  " + _segmented(self.sample, spans))
+                lines.append(f"  {name.ljust(width)}  " + _segmented(spans))
         return "\n".join(lines)
 
 
@@ -625,14 +626,13 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
             for row in cells]
 
 
-def _segmented(sample: str, spans: list[TokenSpan]) -> str:
-    """The sample with '|' between tokens (tokens sharing a character show once)."""
-    pieces, last_end = [], 0
-    for span in spans:
-        if span.start >= last_end:
-            pieces.append(visible(sample[span.start:span.end]))
-            last_end = span.end
-    return "|".join(pieces)
+def _segmented(spans: list[TokenSpan]) -> str:
+    """The tokens joined by '|', as people read them: spaces as '␣', part of a character as \\xNN.
+
+    >>> _segmented([TokenSpan(0, 2, 7, "a "), TokenSpan(2, 3, 8, "\\xe4"), TokenSpan(2, 3, 9, "\\xb8\\xad")])
+    'a␣|\\xe4|\\xb8\\xad'
+    """
+    return "|".join(visible(span.text) for span in spans)
 
 
 def _sample_text(texts: list[str], files: list[Path], sample_chars: int) -> str:

@@ -132,6 +132,7 @@ def ordinary_encoder(tokenizer: Tokenizer, fast: bool | None = None) -> Encoder:
         return encode_ordinary(text)
 
     encode.fast = True  # type: ignore[attr-defined]
+    encode.decode_bytes = encoding.decode_bytes  # type: ignore[attr-defined]  # the same ranks: our bytes
     return encode
 
 
