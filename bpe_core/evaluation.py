@@ -81,6 +81,17 @@ _GPT2_SAFE_CUT = re.compile(r"(?<=\S\n)(?=\n?[^\s/])")
 _CJK_RUN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]+")
 
 
+def _cjk_runs(text: str) -> list[str]:
+    """The runs of CJK characters in ``text`` (skipping the regex where no character could be one).
+
+    >>> _cjk_runs("GPT-4o 的分词器, カタカナ")
+    ['的分词器', 'カタカナ']
+    """
+    if text.isascii() or max(text) < "\u1100":  # the first Hangul Jamo: no CJK character is lower
+        return []
+    return _CJK_RUN.findall(text)
+
+
 @dataclass
 class TokenCount:
     """A token and how often it occurred."""
@@ -326,7 +337,7 @@ class _Tally:
         ids = self.encode(block.text)
         self.counts.update(ids)
         self.tokens += len(ids)
-        self.cjk_tokens += sum(len(self.encode(run)) for run in _CJK_RUN.findall(block.text))
+        self.cjk_tokens += sum(len(self.encode(run)) for run in _cjk_runs(block.text))
         self.checked += 1
         if not self._round_trips(block, ids):
             self.failures += 1
@@ -371,7 +382,7 @@ class _Totals:
         self.bytes += len(piece.encode("utf-8", "surrogatepass"))
         self.characters += len(piece)
         self.words += len(piece.split())  # pieces end at line ends, so no word is counted twice
-        self.cjk_characters += sum(map(len, _CJK_RUN.findall(piece)))
+        self.cjk_characters += sum(map(len, _cjk_runs(piece)))
 
 
 def _run(tallies: list[_Tally], texts: list[str], files: list, *, phase: str, block_chars: int,
