@@ -51,6 +51,7 @@ from typing import Callable, Iterable, Iterator
 import regex
 
 from .counting import check_corpus_files
+from .byte_symbols import SYMBOL_TO_BYTE
 from .display import quoted, visible
 from .errors import BPEError, EvaluationCancelled
 from .fast import Encoder, is_fast, ordinary_encoder
@@ -81,15 +82,19 @@ _GPT2_SAFE_CUT = re.compile(r"(?<=\S\n)(?=\n?[^\s/])")
 _CJK_RUN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]+")
 
 
+# No CJK character is below U+1100 (the first Hangul Jamo): the regex runs only on runs of such characters.
+_HIGH_RUN = re.compile("[\u1100-\U0010ffff]+")
+
+
 def _cjk_runs(text: str) -> list[str]:
-    """The runs of CJK characters in ``text`` (skipping the regex where no character could be one).
+    """The runs of CJK characters in ``text``.
 
     >>> _cjk_runs("GPT-4o 的分词器, カタカナ")
     ['的分词器', 'カタカナ']
     """
-    if text.isascii() or max(text) < "\u1100":  # the first Hangul Jamo: no CJK character is lower
+    if text.isascii():
         return []
-    return _CJK_RUN.findall(text)
+    return [run for high in _HIGH_RUN.findall(text) for run in _CJK_RUN.findall(high)]
 
 
 @dataclass
@@ -280,15 +285,13 @@ class _Cutter:
         return block
 
     def _last_safe_cut(self) -> int:
-        """The last safe cut, looked for in the last ``block_chars`` characters first."""
-        text = self.pending
-        for low in (max(0, len(text) - self.block_chars), 0):
-            last = 0
-            for match in self.safe_cut.finditer(text, low):
-                last = match.start()
-            if last or low == 0:
-                return last
-        return 0  # pragma: no cover
+        """The last safe cut (0 if none): the last line end after which the rule matches."""
+        text, match = self.pending, self.safe_cut.match
+        end = len(text)
+        while (end := text.rfind("\n", 0, end)) >= 0:
+            if match(text, end + 1):  # the rule's lookbehind sees the characters before end + 1
+                return end + 1
+        return 0
 
 
 # --- one tokenizer's tally ----------------------------------------------------------
@@ -490,7 +493,10 @@ def _result(tally: _Tally, totals: _Totals, *, top_k: int, list_limit: int, list
         lengths[str(length) if length < LONG_TOKEN else f"{LONG_TOKEN}+"] += n
     fallback = None
     if tokenizer.mode == "byte_level":
-        fallback = sum(n for i, n in counts.items() if len(data := tally.token_bytes[i]) == 1 and data[0] >= 0x80)
+        # A single-byte token is spelled by one byte symbol.
+        id_to_token = tokenizer.id_to_token
+        fallback = sum(n for i, n in counts.items()
+                       if len(token := id_to_token[i]) == 1 and SYMBOL_TO_BYTE.get(token, 0) >= 0x80)
     notes = []
     if tokenizer.mode == "classic":
         notes.append("classic BPE keeps words, not whitespace: the round trip compares the words joined by single "
