@@ -634,6 +634,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare_parser = commands.add_parser(
         "compare", parents=[evaluation], help="several tokenizers on the same text, side by side",
+        usage="python -m bpe_core compare [-h] TOKENIZER TOKENIZER [TOKENIZER ...] (FILE [FILE ...] | --text TEXT) "
+              "[--json] [-q] [--fast | --no-fast] [--sample-chars N]",
         description="Run 2 to 8 tokenizers over the same held-out text (read once): a table of the numbers "
                     "of 'evaluate' ranked by token count (fewest first), and the start of the text as each "
                     "tokenizer cuts it. Give the tokenizers first (files or reference names), then the corpus "
@@ -642,9 +644,9 @@ def build_parser() -> argparse.ArgumentParser:
                "          python -m bpe_core compare gpt-4 gpt-4o --text 'Tokenizers differ. 分词器不同。'",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    compare_parser.add_argument("items", nargs="+", metavar="TOKENIZER... FILE...",
+    compare_parser.add_argument("items", nargs="+", metavar="TOKENIZER ... FILE ...",
                                 help="tokenizers (files or reference names), then UTF-8 corpus files")
-    compare_parser.add_argument("--sample-chars", type=int, default=200,
+    compare_parser.add_argument("--sample-chars", type=int, default=200, metavar="N",
                                 help="characters of the text to show cut by each tokenizer (default 200, 0 for none)")
     compare_parser.set_defaults(run=cmd_compare)
     return parser

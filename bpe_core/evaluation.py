@@ -553,7 +553,7 @@ def evaluate(
     if not isinstance(list_offset, int) or list_offset < 0:
         raise BPEError(f"list_offset must be a non-negative integer; got {list_offset!r}")
     texts, files = _corpus_lists(texts, files, block_chars)
-    tally = _Tally(name or repr(tokenizer), tokenizer, fast, block_chars)
+    tally = _Tally(name or "tokenizer", tokenizer, fast, block_chars)
     totals = _run([tally], texts, files, phase="evaluating", block_chars=block_chars,
                   should_stop=should_stop, on_progress=on_progress)
     return _result(tally, totals, top_k=top_k, list_limit=list_limit, list_offset=list_offset)
