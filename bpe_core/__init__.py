@@ -17,6 +17,11 @@ Modules, in the order a textbook would read them:
 * :mod:`~bpe_core.merging` - apply merges to a word
 * :mod:`~bpe_core.tokenizer` - encode, decode, batch, explain
 * :mod:`~bpe_core.serialization` - the native JSON format
+
+and around them: :mod:`~bpe_core.interop` (other libraries' files),
+:mod:`~bpe_core.reference` (OpenAI's cl100k_base and o200k_base, offline),
+:mod:`~bpe_core.evaluation` (evaluate one tokenizer, compare several) and
+:mod:`~bpe_core.fast` (encoding through tiktoken when the ids are the same).
 """
 
 from .counts import CountsTable, count_words, load_counts, merge_counts, save_counts

@@ -12,10 +12,14 @@
     python -m bpe_core explain tok.json "lowest"
     python -m bpe_core export tok.json --to huggingface -o tokenizer.json
     python -m bpe_core import tokenizer.json -o tok.json
+    python -m bpe_core evaluate tok.json held_out.txt
+    python -m bpe_core compare tok.json gpt-4o held_out.txt
 
 Every command goes through the library's own functions (``train``,
 ``Tokenizer.encode``..., ``bpe_core.interop``); wherever a tokenizer is
-read, any format ``import`` understands is accepted.  Errors print one
+read, any format ``import`` understands is accepted, and so is the name of a
+reference tokenizer (``cl100k_base``, ``o200k_base``) or of a model that
+uses one (``gpt-4o``, ``gpt-4``...).  Errors print one
 ``error: ...`` line and exit with status 2; Ctrl-C during training exits
 with 130 and writes nothing; a reader that stops early (``| head``) ends
 the command quietly with 141, like any Unix tool killed by SIGPIPE.
@@ -37,8 +41,10 @@ from . import __version__, display, token_view
 from .corpus_formats import ON_ERROR_CHOICES
 from .counting import PARALLEL_THRESHOLD_BYTES, available_cores, check_corpus_files
 from .counts import count_words, merge_counts, save_counts
-from .errors import BPEError, SpecialTokenError, TrainingCancelled
-from .interop import FORMATS, export_tokenizer, import_tokenizer
+from .errors import BPEError, EvaluationCancelled, SpecialTokenError, TrainingCancelled
+from .evaluation import compare, evaluate
+from .interop import FORMATS, detect_format, export_tokenizer, import_tokenizer
+from .reference import default_cache_dir, is_cached, is_reference_name, load_reference, resolve_reference_name
 from .tokenizer import MODES, Tokenizer
 from .training import train
 
@@ -102,7 +108,7 @@ class ProgressBar:
         filled = round(fraction * self.width)
         bar = "#" * filled + "." * (self.width - filled)
         rate = done / seconds if seconds >= 0.05 else None  # too soon to say
-        if phase == "counting":
+        if phase in _BYTE_PHASES:
             amount = f"{done / 1e6:,.1f}/{total / 1e6:,.1f} MB" + (f"  {rate / 1e6:,.1f} MB/s" if rate is not None else "")
         else:
             unit = "merges" if phase == "merging" else "steps"
@@ -117,6 +123,9 @@ class ProgressBar:
 
     def close(self) -> None:
         self._end_line()
+
+
+_BYTE_PHASES = ("counting", "evaluating", "comparing")  # phases whose progress counts bytes
 
 
 class _WorkersIgnoreCtrlC:
@@ -160,7 +169,30 @@ def _will_start_workers(texts: list[str], files: list[str], workers: int | None)
 
 
 def _load(args) -> Tokenizer:
+    if not Path(args.tokenizer).exists() and is_reference_name(args.tokenizer):
+        for option in ("format", "pattern"):
+            if getattr(args, option, None) is not None:
+                raise BPEError(f"{args.tokenizer} is a reference tokenizer with its own {option}; leave --{option} out")
+        return _load_reference(args.tokenizer)
     return import_tokenizer(args.tokenizer, getattr(args, "format", None), pattern=getattr(args, "pattern", None))
+
+
+def _load_reference(name: str) -> Tokenizer:
+    if not is_cached(name):
+        print(f"note: converting {resolve_reference_name(name)}'s rank file, once (up to a minute); the result is "
+              f"cached in {default_cache_dir()}", file=sys.stderr, flush=True)
+    return load_reference(name)
+
+
+def _load_any(spec: str) -> Tokenizer:
+    """A tokenizer file (any format), or a reference tokenizer or model name."""
+    if Path(spec).exists():
+        return import_tokenizer(spec)
+    try:
+        resolve_reference_name(spec)
+    except BPEError as exc:
+        raise BPEError(f"{spec!r} is neither a tokenizer file nor a reference tokenizer: {exc}") from None
+    return _load_reference(spec)
 
 
 def _read_text(args) -> str:
@@ -457,6 +489,79 @@ def cmd_import(args) -> int:
     return 0
 
 
+def _looks_like_tokenizer(spec: str) -> bool:
+    """Whether a command-line argument names a tokenizer (a reference name, or a tokenizer file)."""
+    if is_reference_name(spec) and not Path(spec).is_file():
+        return True
+    try:
+        detect_format(spec)
+    except (BPEError, OSError):
+        return False
+    return True
+
+
+def _display_name(spec: str) -> str:
+    """How a tokenizer argument is named in a report: a file by its name, a reference by its encoding."""
+    if Path(spec).exists():
+        return Path(spec).name
+    return resolve_reference_name(spec) if is_reference_name(spec) else spec
+
+
+def _corpus(args) -> tuple[list[str], list[str]]:
+    if args.text and args.files:
+        raise BPEError("give corpus files or --text, not both")
+    if not args.text and not args.files:
+        raise BPEError("give held-out corpus files, or text with --text")
+    return list(args.text or []), list(args.files)
+
+
+def _progress(args) -> ProgressBar | None:
+    return None if args.quiet else ProgressBar(sys.stderr)
+
+
+def cmd_evaluate(args) -> int:
+    tokenizer = _load_any(args.tokenizer)
+    texts, files = _corpus(args)
+    progress = _progress(args)
+    try:
+        result = evaluate(tokenizer, texts, files, name=_display_name(args.tokenizer), fast=args.fast, top_k=args.top,
+                          list_limit=args.list, list_offset=args.offset, on_progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else result.summary())
+    return 0
+
+
+def cmd_compare(args) -> int:
+    # Tokenizers first, then corpus files: the first argument that names no tokenizer starts the corpus.
+    specs, files = list(args.items), []
+    for index, spec in enumerate(args.items):
+        if not _looks_like_tokenizer(spec):
+            specs, files = args.items[:index], args.items[index:]
+            break
+    args.files = files
+    texts, files = _corpus(args)
+    if not 2 <= len(specs) <= 8:
+        raise BPEError(f"compare takes 2 to 8 tokenizers (files, or names like gpt-4o, cl100k_base); got "
+                       f"{len(specs)}: {', '.join(specs) or 'none'}")
+    tokenizers: dict[str, Tokenizer] = {}
+    for spec in specs:
+        name = _display_name(spec)
+        while name in tokenizers:
+            name += "'"
+        tokenizers[name] = _load_any(spec)
+    progress = _progress(args)
+    try:
+        result = compare(tokenizers, texts, files, sample_chars=args.sample_chars, fast=args.fast,
+                         on_progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json else result.summary())
+    return 0
+
+
 # --- the parser -----------------------------------------------------------------
 
 
@@ -471,7 +576,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     loading = argparse.ArgumentParser(add_help=False)
     loading.add_argument("tokenizer", help="tokenizer file: bpe_core JSON, tokenizer.json, .tiktoken, "
-                                           "vocab.json/merges.txt directory, or codes file")
+                                           "vocab.json/merges.txt directory, or codes file; or a reference "
+                                           "tokenizer: cl100k_base, o200k_base, or a model name such as gpt-4o")
     loading.add_argument("--format", choices=FORMATS, help="the tokenizer file's format (default: detected)")
     loading.add_argument("--pattern", help="pre-tokenizer pattern for files that store none "
                                            "(a .tiktoken without its .json): gpt2, cl100k, o200k or a regex")
@@ -608,6 +714,52 @@ def build_parser() -> argparse.ArgumentParser:
                                help="a special token, with its id for tiktoken files (repeatable; default: the "
                                     "files' own; a tiktoken special without an id is numbered after the last rank)")
     import_parser.set_defaults(run=cmd_import)
+
+    evaluation = argparse.ArgumentParser(add_help=False)
+    evaluation.add_argument("--text", action="append", help="held-out text given inline (repeatable), instead of files")
+    evaluation.add_argument("--json", action="store_true", help="print JSON (every number, capped lists)")
+    evaluation.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    encoder = evaluation.add_mutually_exclusive_group()
+    encoder.add_argument("--fast", dest="fast", action="store_true", default=None,
+                         help="insist on encoding through tiktoken (default: when installed and the ids are the same)")
+    encoder.add_argument("--no-fast", dest="fast", action="store_false", help="encode with the pure-Python engine")
+
+    evaluate_parser = commands.add_parser(
+        "evaluate", parents=[evaluation], help="how well a tokenizer compresses held-out text",
+        description="Encode held-out text (streamed) and report compression (bytes, characters and words per "
+                    "token; tokens per CJK character), vocabulary use (tokens that never occur, tokens used only "
+                    "inside merges), token lengths, the most frequent tokens, a round-trip check and byte "
+                    "fallback. TOKENIZER is a tokenizer file or a reference name (cl100k_base, o200k_base, "
+                    "gpt-4o, gpt-4 ...).",
+        epilog="examples: python -m bpe_core evaluate tok.json held_out.txt\n"
+               "          python -m bpe_core evaluate gpt-4o --text '你好，世界' --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate_parser.add_argument("tokenizer", help="tokenizer file, or reference/model name (o200k_base, gpt-4o)")
+    evaluate_parser.add_argument("files", nargs="*", help="UTF-8 held-out corpus files")
+    evaluate_parser.add_argument("--top", type=int, default=20, help="most frequent tokens to list (default 20)")
+    evaluate_parser.add_argument("--list", type=int, default=20,
+                                 help="unused and merge-only tokens to list, longest first (default 20)")
+    evaluate_parser.add_argument("--offset", type=int, default=0, help="page through those lists from here")
+    evaluate_parser.set_defaults(run=cmd_evaluate)
+
+    compare_parser = commands.add_parser(
+        "compare", parents=[evaluation], help="several tokenizers on the same text, side by side",
+        usage="python -m bpe_core compare [-h] TOKENIZER TOKENIZER [TOKENIZER ...] (FILE [FILE ...] | --text TEXT) "
+              "[--json] [-q] [--fast | --no-fast] [--sample-chars N]",
+        description="Run 2 to 8 tokenizers over the same held-out text (read once): a table of the numbers "
+                    "of 'evaluate' ranked by token count (fewest first), and the start of the text as each "
+                    "tokenizer cuts it. Give the tokenizers first (files or reference names), then the corpus "
+                    "files, or --text.",
+        epilog="examples: python -m bpe_core compare tok.json o200k_base held_out.txt\n"
+               "          python -m bpe_core compare gpt-4 gpt-4o --text 'Tokenizers differ. 分词器不同。'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compare_parser.add_argument("items", nargs="+", metavar="TOKENIZER ... FILE ...",
+                                help="tokenizers (files or reference names), then UTF-8 corpus files")
+    compare_parser.add_argument("--sample-chars", type=int, default=200, metavar="N",
+                                help="characters of the text to show cut by each tokenizer (default 200, 0 for none)")
+    compare_parser.set_defaults(run=cmd_compare)
     return parser
 
 
@@ -624,7 +776,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except (KeyboardInterrupt, TrainingCancelled):
+    except (KeyboardInterrupt, TrainingCancelled, EvaluationCancelled):
         stopped = {"train": "training stopped, nothing was written",
                    "count": "counting stopped, nothing was written"}.get(args.command, "stopped")
         print(f"interrupted: {stopped}", file=sys.stderr)

@@ -65,3 +65,7 @@ class TrainingCancelled(Exception):
 
     Not a ``BPEError``: nothing was wrong with the input.
     """
+
+
+class EvaluationCancelled(Exception):
+    """An evaluation or comparison was stopped on request; nothing was produced."""

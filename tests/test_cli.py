@@ -18,7 +18,7 @@ from corpus_text import corpus_slice
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_TEXT = "the lowest newest widest low lower 中文 中国 def f(x): return x + 1\n" * 40
-COMMANDS = ["train", "encode", "decode", "inspect", "explain", "export", "import"]
+COMMANDS = ["train", "encode", "decode", "inspect", "explain", "export", "import", "evaluate", "compare"]
 
 
 def run(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -307,3 +307,66 @@ def test_encode_html_writes_the_page_and_keeps_stdout(tokenizer_path, tmp_path):
     missing = run("encode", tokenizer_path, text, "--html", tmp_path / "no" / "view.html", check=False)
     assert missing.returncode == 2 and missing.stderr.startswith("error: --html ")
     assert "does not exist" in missing.stderr
+
+
+# --- evaluate and compare ----------------------------------------------------------------------
+
+HELD_OUT = "the newest lowest tokens\n中文分词 café\n\nreturn f(x)\n"
+
+
+@pytest.fixture(scope="module")
+def o200k_cached():
+    """o200k_base converted and cached before a subprocess needs it (the first conversion takes a while)."""
+    from bpe_core.reference import load_reference
+
+    return load_reference("o200k_base")
+
+
+def test_evaluate_text_and_files(tokenizer_path, tmp_path):
+    from bpe_core.evaluation import evaluate
+
+    expected = evaluate(load_tokenizer(tokenizer_path), texts=[HELD_OUT], fast=False, top_k=5)
+    report = json.loads(run("evaluate", tokenizer_path, "--text", HELD_OUT, "--json", "--top", "5").stdout)
+    for key in ("tokens", "bytes", "words", "vocab_used", "unused_total", "merge_only_total", "byte_fallback_bytes",
+                "round_trip_failures", "length_distribution"):
+        assert report[key] == getattr(expected, key), key
+    assert [t["id"] for t in report["top_tokens"]] == [t.id for t in expected.top_tokens]
+    corpus = tmp_path / "held_out.txt"
+    corpus.write_text(HELD_OUT * 50, encoding="utf-8")
+    summary = run("evaluate", tokenizer_path, corpus, "-q").stdout.splitlines()
+    assert summary[0].startswith(f"tok.json (byte_level, gpt2, {load_tokenizer(tokenizer_path).vocab_size} tokens, ")
+    assert f"{len((HELD_OUT * 50).encode()):,} bytes ->" in summary[0]
+    assert summary[1].startswith("  compression: ") and "tokens/CJK char" in summary[1]
+    assert summary[2].startswith("  vocabulary: ") and "round trip: 0 of 1 blocks failed" in summary[3]
+
+
+def test_evaluate_needs_a_corpus_and_a_known_tokenizer(tokenizer_path):
+    missing = run("evaluate", tokenizer_path, check=False)
+    assert missing.returncode == 2 and missing.stderr == "error: give held-out corpus files, or text with --text\n"
+    unknown = run("evaluate", "gpt-4oo", "--text", "x", check=False)
+    assert unknown.returncode == 2 and len(unknown.stderr.splitlines()) == 1
+    assert unknown.stderr.startswith("error: 'gpt-4oo' is neither a tokenizer file nor a reference tokenizer")
+    assert unknown.stderr.rstrip().endswith("(nearest: gpt-4o)")
+
+
+def test_compare_a_trained_tokenizer_with_a_reference(tokenizer_path, tmp_path, o200k_cached):
+    corpus = tmp_path / "held_out.txt"
+    corpus.write_text(HELD_OUT * 20, encoding="utf-8")
+    result = json.loads(run("compare", tokenizer_path, "gpt-4o", corpus, "--json", "-q").stdout)
+    assert [r["name"] for r in result["ranking"]] == ["o200k_base", "tok.json"]  # fewer tokens first
+    assert result["ranking"][0]["tokens"] == len(o200k_cached.encode_ordinary(HELD_OUT * 20))
+    assert result["evaluations"]["o200k_base"]["vocab_size"] == 200_000
+    assert set(result["segmentations"]) == {"tok.json", "o200k_base"} and result["differing_boundaries"]
+    table = run("compare", tokenizer_path, "o200k_base", "--text", HELD_OUT, "-q").stdout.splitlines()
+    assert table[0].split()[:3] == ["tokenizer", "vocab", "tokens"]
+    assert table[1].startswith("1. o200k_base") and table[2].startswith("2. tok.json")
+    assert table[3].startswith("sample (") and table[4].lstrip().startswith("tok.json")
+    one = run("compare", tokenizer_path, corpus, check=False)
+    assert one.returncode == 2 and one.stderr.startswith("error: compare takes 2 to 8 tokenizers")
+
+
+def test_commands_accept_reference_names(o200k_cached):
+    assert run("encode", "gpt-4o", "Hello 世界").stdout.split() == [str(i) for i in o200k_cached.encode("Hello 世界")]
+    assert "vocab size:     200,000" in run("inspect", "o200k_base", "--merges", "1").stdout
+    refused = run("encode", "gpt-4o", "x", "--pattern", "gpt2", check=False)
+    assert refused.returncode == 2 and "reference tokenizer with its own pattern" in refused.stderr
