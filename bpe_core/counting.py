@@ -127,9 +127,7 @@ class PartialCounts:
         if not self.counts:
             self.counts = dict(later.counts)
         else:
-            counts, get = self.counts, self.counts.get
-            for word, n in later.counts.items():
-                counts[word] = get(word, 0) + n
+            add_counts(self.counts, later.counts)
         self.text_bytes += later.text_bytes
         self.input_bytes += later.input_bytes
         self.words += later.words
@@ -159,6 +157,22 @@ class PartialCounts:
     def result(self) -> WordCounts:
         skipped = self.problem_total
         return WordCounts(self.counts, self.text_bytes, self.words, skipped, self.describe_problems())
+
+
+def add_counts(counts: dict[str, int], more: dict[str, int]) -> None:
+    """Add ``more`` into ``counts``; words new to ``counts`` go after its own, in ``more``'s order.
+
+    That order is the corpus order when ``more`` comes later in the corpus,
+    which classic BPE's first-occurrence tie rule needs.
+
+    >>> counts = {"b": 1, "a": 2}
+    >>> add_counts(counts, {"c": 1, "a": 1})
+    >>> counts
+    {'b': 1, 'a': 3, 'c': 1}
+    """
+    get = counts.get
+    for word, n in more.items():
+        counts[word] = get(word, 0) + n
 
 
 def available_cores() -> int:
@@ -225,10 +239,8 @@ def count_texts(texts: Iterable[tuple[str, int]], job: CountJob, stats: PieceSta
 
     def flush() -> None:
         nonlocal words, pending
-        get = counts.get
         # Counter keeps first-seen order, which classic BPE's tie rule needs.
-        for word, n in Counter(words).items():
-            counts[word] = get(word, 0) + n
+        add_counts(counts, Counter(words))
         partial.words += len(words)
         words, pending = [], 0
 

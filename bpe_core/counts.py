@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .counting import ProgressCallback, StopCheck
+from .counting import ProgressCallback, StopCheck, add_counts
 from .counting import count_words as count_corpus_words
 from .corpus_formats import DEFAULT_TEXT_FIELD
 from .errors import BPEError
@@ -290,9 +290,7 @@ def merge_counts(tables: Iterable[CountsTable | str | os.PathLike]) -> CountsTab
         if differences:
             raise BPEError(f"cannot merge counts made with different settings: {first_name} and {name} differ in "
                            f"{'; '.join(differences)}; count them again with the same settings")
-        counts, get = merged.counts, merged.counts.get
-        for word, n in table.counts.items():
-            counts[word] = get(word, 0) + n
+        add_counts(merged.counts, table.counts)
         merged.corpus_bytes += table.corpus_bytes
         merged.skipped_records += table.skipped_records
         merged.problems += table.problems

@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 
 from .corpus_formats import DEFAULT_TEXT_FIELD
 from .counting import ProgressCallback, StopCheck, WordCounts, count_words
-from .counts import DEFAULT_PATTERN, DEFAULT_UNK_TOKEN, CountSettings, CountsTable, load_counts
+from .counts import DEFAULT_UNK_TOKEN, CountSettings, CountsTable, load_counts
 from .errors import BPEError
 from .pretokenize import PreTokenizer
 from .tokenizer import MODES, Tokenizer, TrainingReport
