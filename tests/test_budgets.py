@@ -50,7 +50,8 @@ def cjk_text(characters: int, seed: int) -> str:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the server's peak RSS from /proc")
 def test_small_requests_cannot_exhaust_the_server(tmp_path):
-    """The issue's attacks, each a request of a few KB at most, against one real server process:
+    """The issue's attacks, each a request of a few KB at most (the cache ones repeated a few hundred
+    times), against one real server process:
     its peak RSS (VmHWM, what the OS saw) may grow by at most PEAK_BUDGET_BYTES over all of them."""
     root, data = tmp_path / "root", tmp_path / "data"
     root.mkdir()
@@ -108,6 +109,19 @@ def test_small_requests_cannot_exhaust_the_server(tmp_path):
         replies = [server.reply(f"t{i}", timeout=600)["result"] for i in range(12)]
         busy = [r for r in replies if r["isError"] and "busy" in r["content"][0]["text"]]
         assert len(busy) >= 10 and all(not r["isError"] for r in replies if r not in busy), replies
+        # Encode caches: 300 calls of long distinct words, and 400 different allowed_special subsets.
+        specials = [f"<|s{i}|>" for i in range(12)]
+        trained = call(12, "train_bpe", {"name": "specials", "text": TEXT, "vocab_size": 300, "special_tokens": specials})
+        assert not trained["isError"], trained
+        rng = random.Random(7)
+        for number in range(300):
+            word = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=3000))
+            assert not call(f"w{number}", "encode", {"tokenizer": "small", "text": word})["isError"]
+        for number in range(400):
+            subset = rng.sample(specials, rng.randint(1, len(specials)))
+            encoded = call(f"s{number}", "encode", {"tokenizer": "specials", "text": "low " + " ".join(subset),
+                                                   "allowed_special": subset})
+            assert not encoded["isError"], encoded["content"][0]["text"]
         # Listing keeps summaries, not the tokenizers it loaded.
         assert not call(11, "list_tokenizers", {})["isError"]
         server.assert_alive()
