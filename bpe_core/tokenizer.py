@@ -368,6 +368,8 @@ class Tokenizer:
         """The word spelled as its characters' pieces, where that is exact
         (see :mod:`bpe_core.char_pieces`), else in bytes: a CJK word then
         needs about a quarter of the merges."""
+        if word.isascii():
+            return self._initial_ids(word)  # each ASCII character is one byte: its pieces are its bytes
         pieces = self._char_pieces
         if pieces is _UNBUILT:
             pieces = self._char_pieces = CharPieces.build(self.merge_ranks, self._byte_ids, self.token_bytes)

@@ -93,3 +93,14 @@ def test_the_table_stays_bounded_on_text_of_many_distinct_characters(zh_tok, mon
     text = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 2000))
     assert tok.encode(text) == bytes_oracle(tok, text)
     assert len(tok._char_pieces) <= 300
+
+
+def test_ascii_text_never_builds_the_table(zh_tok):
+    # ASCII characters are their own pieces: pure-ASCII encodes skip the table's
+    # one-off build (a pass over every merge) and keep the ids.
+    tok = Tokenizer(mode="byte_level", vocab=zh_tok.vocab, merges=zh_tok.merges, pattern=zh_tok.pattern)
+    text = corpus_slice("en", 20_000).encode("ascii", "ignore").decode("ascii")
+    assert tok.encode(text) == [i for w in tok.pre_tokenizer.split(text) for i in bytes_oracle(tok, w)]
+    assert not isinstance(tok._char_pieces, CharPieces)
+    tok.encode("中文")
+    assert isinstance(tok._char_pieces, CharPieces)
