@@ -22,6 +22,7 @@ from typing import Collection, Iterable, Iterator, Literal
 from .byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
 from .display import readable_bytes
 from .errors import BPEError, BudgetExceeded, SpecialTokenError
+from .char_pieces import CharPieces
 from .merging import apply_merges
 from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter, resolve_pattern
 from .trainer import END_OF_WORD
@@ -179,6 +180,7 @@ class Tokenizer:
         self._check_and_index()
         self._splitters: dict[frozenset, SpecialTokenSplitter] = {}
         self._cache = _WordCache()
+        self._char_pieces: CharPieces | None | object = _UNBUILT  # built on the first encode that needs it
 
     # --- construction helpers ----------------------------------------------
 
@@ -359,9 +361,27 @@ class Tokenizer:
         return [vocab.get(ch, unk) for ch in word] + [self._end_of_word_id]
 
     def _word_ids(self, word: str, trace: list | None = None) -> list[int]:
-        return apply_merges(
-            self._initial_ids(word), self.merge_ranks, monotonic=self.mode == "classic", trace=trace
-        )
+        if trace is None and self._byte_ids is not None:
+            symbols = self._character_pieces(word)
+        else:
+            symbols = self._initial_ids(word)
+        return apply_merges(symbols, self.merge_ranks, monotonic=self.mode == "classic", trace=trace)
+
+    def _character_pieces(self, word: str) -> list[int]:
+        """The word spelled as its characters' pieces, where that is exact
+        (see :mod:`bpe_core.char_pieces`), else in bytes: a CJK word then
+        needs about a quarter of the merges."""
+        if word.isascii():
+            return self._initial_ids(word)  # each ASCII character is one byte: its pieces are its bytes
+        pieces = self._char_pieces
+        if pieces is _UNBUILT:
+            pieces = self._char_pieces = CharPieces.build(self.merge_ranks, self._byte_ids, self.token_bytes)
+        if pieces is not None:
+            try:
+                return list(map(ord, word.translate(pieces)))
+            except UnicodeEncodeError:
+                pass  # a lone surrogate: _initial_ids says so in the error users get
+        return self._initial_ids(word)
 
     def _segments(self, text: str, allowed_special: SpecialPolicy, disallowed_special: SpecialPolicy):
         """Yield ``(segment, start, is_special)`` after applying the special-token policy."""
@@ -656,6 +676,9 @@ class Tokenizer:
     def __repr__(self) -> str:
         return (f"Tokenizer(mode={self.mode!r}, pattern={self.pattern_name!r}, vocab_size={self.vocab_size}, "
                 f"merges={len(self.merges)}, special_tokens={list(self.special_tokens)!r})")
+
+
+_UNBUILT = object()
 
 
 class _WordCache:
