@@ -36,7 +36,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from .corpus_formats import (
     DEFAULT_TEXT_FIELD,
@@ -52,6 +52,7 @@ from .corpus_formats import (
     parquet_row_groups,
     read_texts,
 )
+from .base import ProgressCallback, StopCheck
 from .errors import BPEError, TrainingCancelled
 from .pretokenize import PatternBudget, PreTokenizer, SpecialTokenSplitter, pattern_budget_error
 
@@ -68,8 +69,6 @@ PROBLEMS_KEPT = 50
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+")
 
-ProgressCallback = Callable[[str, int, int], None]
-StopCheck = Callable[[], bool]
 
 
 @dataclass

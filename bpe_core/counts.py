@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .counting import ProgressCallback, StopCheck, add_counts
+from .base import ProgressCallback, StopCheck
+from .counting import add_counts
 from .counting import count_words as count_corpus_words
 from .corpus_formats import DEFAULT_TEXT_FIELD
 from .errors import BPEError

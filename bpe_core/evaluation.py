@@ -46,7 +46,7 @@ import weakref
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import regex
 
@@ -56,7 +56,7 @@ from .display import quoted, visible
 from .errors import BPEError, EvaluationCancelled
 from .fast import Encoder, is_fast, ordinary_encoder
 from .tokenizer import Tokenizer
-from .trainer import END_OF_WORD
+from .base import END_OF_WORD, ProgressCallback, StopCheck
 
 #: Characters handed to the encoder at a time.
 BLOCK_CHARS = 1 << 20
@@ -65,8 +65,6 @@ MAX_LISTED = 500
 #: Token lengths at or above this share one bucket of the distribution.
 LONG_TOKEN = 16
 
-ProgressCallback = Callable[[str, int, int], None]
-StopCheck = Callable[[], bool]
 
 # Where a block may be cut so that the pre-tokenizer splits each side as it splits the whole text.
 # cl100k and o200k end a word at the last line end of a whitespace run that a non-space character

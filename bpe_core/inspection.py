@@ -28,7 +28,7 @@ from typing import Literal
 import regex
 
 from .errors import BPEError
-from .trainer import END_OF_WORD
+from .base import END_OF_WORD
 
 TokenKind = Literal["special", "unknown", "end_of_word", "byte", "character", "merged"]
 SortKey = Literal["id", "length", "alphabetical"]

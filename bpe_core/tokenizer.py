@@ -25,7 +25,7 @@ from .errors import BPEError, BudgetExceeded, SpecialTokenError
 from .char_pieces import CharPieces
 from .merging import apply_merges
 from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter, resolve_pattern
-from .trainer import END_OF_WORD
+from .base import END_OF_WORD
 
 Mode = Literal["classic", "byte_level"]
 MODES = ("byte_level", "classic")

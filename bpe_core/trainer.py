@@ -43,18 +43,14 @@ from __future__ import annotations
 import heapq
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 from operator import add
 from typing import Callable, Iterable, Sequence
 
+from .base import END_OF_WORD, ProgressCallback, StopCheck
 from .byte_symbols import BYTE_SYMBOLS, BYTE_TO_SYMBOL
 from .errors import BPEError, TrainingCancelled
-
-END_OF_WORD = "</w>"
-
-ProgressCallback = Callable[[str, int, int], None]
-StopCheck = Callable[[], bool]
 
 # How often (seconds) training looks at the progress callback and stop check.
 _CHECK_INTERVAL = 0.05
@@ -130,7 +126,6 @@ class MergeResult:
     merges: list[tuple[str, str]]
     stop_reason: str
     seconds: float = 0.0
-    best_counts: list[int] = field(default_factory=list)
 
 
 def learn_merges(
@@ -357,7 +352,6 @@ class BPETrainer:
     ) -> MergeResult:
         started = time.perf_counter()
         merges: list[tuple[str, str]] = []
-        best_counts: list[int] = []
         targets = []
         if max_vocab is not None:
             targets.append(max(0, max_vocab - len(self.token_strings)))
@@ -389,11 +383,8 @@ class BPETrainer:
                 break
             left, right = split_pair_key(key)
             merges.append((self.token_strings[left], self.token_strings[right]))
-            best_counts.append(count)
             self._merge(key)
         if on_progress is not None:
             on_progress("merging", len(merges), len(merges))
-        return MergeResult(
-            list(self.token_strings), merges, stop_reason, time.perf_counter() - started, best_counts
-        )
+        return MergeResult(list(self.token_strings), merges, stop_reason, time.perf_counter() - started)
 

@@ -19,7 +19,8 @@ import time
 from typing import Iterable, Sequence
 
 from .corpus_formats import DEFAULT_TEXT_FIELD
-from .counting import ProgressCallback, StopCheck, WordCounts, count_words
+from .base import ProgressCallback, StopCheck
+from .counting import WordCounts, count_words
 from .counts import DEFAULT_UNK_TOKEN, CountSettings, CountsTable, load_counts
 from .errors import BPEError
 from .pretokenize import PreTokenizer

@@ -23,13 +23,14 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 from bpe_core import TrainingCancelled
+from bpe_core.base import StopCheck
 from bpe_core.corpus_formats import looks_like_corpus
 
 from .config import Limits
@@ -50,8 +51,6 @@ BINARY_SUFFIXES = frozenset(
 )
 _SNIFF_BYTES = 8192
 
-#: ``should_stop()``: true once the caller gave up on the call.
-StopCheck = Callable[[], bool]
 
 
 class FileAccessError(ValueError):

@@ -27,7 +27,7 @@ from bpe_core import BPEError, BudgetExceeded, SpecialTokenError, Tokenizer, Tra
 from bpe_core import display, inspection, interop
 from bpe_core.atomic_files import place_files
 from bpe_core.byte_symbols import bytes_to_symbols
-from bpe_core.trainer import END_OF_WORD
+from bpe_core.base import END_OF_WORD, StopCheck
 
 from . import schemas as s
 from .config import LIMITS, LimitExceeded, ServerConfig
@@ -38,8 +38,6 @@ logger = logging.getLogger(__name__)
 
 #: ``report(progress, total, message)``: progress of a long call.
 Progress = Callable[[float, float, str], None]
-#: ``should_stop()``: true once the caller gave up on the call.
-StopCheck = Callable[[], bool]
 
 FIRST_MERGES_SHOWN = 20
 #: Decoded text may hold this many bytes per character of ``--max-text-chars``

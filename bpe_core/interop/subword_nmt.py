@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..tokenizer import Tokenizer
-from ..trainer import END_OF_WORD
+from ..base import END_OF_WORD
 from ..training import DEFAULT_UNK_TOKEN
 from .files import (
     build_tokenizer,
