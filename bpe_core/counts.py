@@ -44,13 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .atomic_files import write_atomically_streamed
 from .base import ProgressCallback, StopCheck
+from .corpus_formats import DEFAULT_TEXT_FIELD
 from .counting import add_counts
 from .counting import count_words as count_corpus_words
-from .corpus_formats import DEFAULT_TEXT_FIELD
 from .errors import BPEError
 from .pretokenize import PreTokenizer, resolve_pattern
-from .atomic_files import write_atomically_streamed
 from .tokenizer import MODES
 
 COUNTS_FORMAT = "bpe_core-counts"

@@ -18,8 +18,8 @@ import os
 import time
 from typing import Iterable, Sequence
 
-from .corpus_formats import DEFAULT_TEXT_FIELD
 from .base import ProgressCallback, StopCheck
+from .corpus_formats import DEFAULT_TEXT_FIELD
 from .counting import WordCounts, count_words
 from .counts import DEFAULT_UNK_TOKEN, CountSettings, CountsTable, load_counts
 from .errors import BPEError
