@@ -25,10 +25,24 @@ and around them: :mod:`~bpe_core.interop` (other libraries' files),
 """
 
 from .counts import CountsTable, count_words, load_counts, merge_counts, save_counts
-from .errors import BPEError, BudgetExceeded, PatternError, SpecialTokenError, TokenizerFileError, TrainingCancelled
+from .errors import (
+    BPEError,
+    BudgetExceeded,
+    PatternError,
+    SpecialTokenError,
+    TokenizerFileError,
+    TrainingCancelled,
+)
 from .pretokenize import PRESET_PATTERNS
 from .serialization import load_tokenizer, save_tokenizer
-from .tokenizer import BatchEncoding, MergeStep, Token, Tokenizer, TrainingReport, WordExplanation
+from .tokenizer import (
+    BatchEncoding,
+    MergeStep,
+    Token,
+    Tokenizer,
+    TrainingReport,
+    WordExplanation,
+)
 from .training import train
 
 __all__ = [

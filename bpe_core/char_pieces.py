@@ -39,8 +39,8 @@ the character would have been finished anyway.
 
 from __future__ import annotations
 
-from typing import Callable
 from bisect import bisect_right
+from typing import Callable
 
 from .merging import apply_merges
 

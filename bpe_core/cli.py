@@ -44,7 +44,13 @@ from .counts import count_words, merge_counts, save_counts
 from .errors import BPEError, EvaluationCancelled, SpecialTokenError, TrainingCancelled
 from .evaluation import compare, evaluate
 from .interop import FORMATS, detect_format, export_tokenizer, import_tokenizer
-from .reference import default_cache_dir, is_cached, is_reference_name, load_reference, resolve_reference_name
+from .reference import (
+    default_cache_dir,
+    is_cached,
+    is_reference_name,
+    load_reference,
+    resolve_reference_name,
+)
 from .tokenizer import MODES, Tokenizer
 from .training import train
 

@@ -38,6 +38,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .base import ProgressCallback, StopCheck
 from .corpus_formats import (
     DEFAULT_TEXT_FIELD,
     CorpusSource,
@@ -52,9 +53,13 @@ from .corpus_formats import (
     parquet_row_groups,
     read_texts,
 )
-from .base import ProgressCallback, StopCheck
 from .errors import BPEError, TrainingCancelled
-from .pretokenize import PatternBudget, PreTokenizer, SpecialTokenSplitter, pattern_budget_error
+from .pretokenize import (
+    PatternBudget,
+    PreTokenizer,
+    SpecialTokenSplitter,
+    pattern_budget_error,
+)
 
 #: Bytes of corpus handed to the pre-tokenizer at a time.
 BLOCK_BYTES = 1 << 20

@@ -50,13 +50,13 @@ from typing import Iterable, Iterator
 
 import regex
 
-from .counting import check_corpus_files
+from .base import END_OF_WORD, ProgressCallback, StopCheck
 from .byte_symbols import SYMBOL_TO_BYTE
+from .counting import check_corpus_files
 from .display import quoted, visible
 from .errors import BPEError, EvaluationCancelled
 from .fast import Encoder, is_fast, ordinary_encoder
 from .tokenizer import Tokenizer
-from .base import END_OF_WORD, ProgressCallback, StopCheck
 
 #: Characters handed to the encoder at a time.
 BLOCK_CHARS = 1 << 20

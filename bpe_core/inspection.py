@@ -27,8 +27,8 @@ from typing import Literal
 
 import regex
 
-from .errors import BPEError
 from .base import END_OF_WORD
+from .errors import BPEError
 
 TokenKind = Literal["special", "unknown", "end_of_word", "byte", "character", "merged"]
 SortKey = Literal["id", "length", "alphabetical"]

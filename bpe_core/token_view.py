@@ -39,7 +39,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, TextIO
 
-from .serialization import write_atomically
+from .atomic_files import write_atomically
 
 # Whitespace and control characters as glyphs; a line break also keeps its real break.
 _GLYPHS = {" ": "␣", "\t": "→", "\r": "␍", "\n": "↵\n", "\x7f": "␡"}

@@ -19,13 +19,13 @@ from dataclasses import asdict, dataclass, field
 from itertools import chain
 from typing import Collection, Iterable, Iterator, Literal
 
+from .base import END_OF_WORD, ids_to_tokens
 from .byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
+from .char_pieces import CharPieces
 from .display import readable_bytes
 from .errors import BPEError, BudgetExceeded, SpecialTokenError
-from .char_pieces import CharPieces
 from .merging import apply_merges
 from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter, resolve_pattern
-from .base import END_OF_WORD
 
 Mode = Literal["classic", "byte_level"]
 MODES = ("byte_level", "classic")
@@ -185,15 +185,7 @@ class Tokenizer:
     # --- construction helpers ----------------------------------------------
 
     def _check_and_index(self) -> None:
-        self.id_to_token: dict[int, str] = {}
-        for token, token_id in self.vocab.items():
-            if not isinstance(token_id, int) or isinstance(token_id, bool) or token_id < 0:
-                raise BPEError(f"token {token!r} has an invalid id {token_id!r}")
-            if token_id in self.id_to_token:
-                raise BPEError(
-                    f"id {token_id} is given to both {self.id_to_token[token_id]!r} and {token!r}"
-                )
-            self.id_to_token[token_id] = token
+        self.id_to_token: dict[int, str] = ids_to_tokens(self.vocab)
         self.merge_ranks: dict[tuple[int, int], tuple[int, int]] = {}
         for rank, (left, right) in enumerate(self.merges):
             for part in (left, right, left + right):

@@ -205,8 +205,8 @@ BROKEN = {
     "merge not a pair": (lambda d: d["merges"].append(["a"]), "must be a pair of strings"),
     "merge of unknown tokens": (lambda d: d["merges"].append(["zz", "qq"]), "not in the vocabulary"),
     "duplicate id": (lambda d: d["vocab"].update({"Ġzzz": 0}), "id 0 is given to both"),
-    "negative id": (lambda d: d["vocab"].update({"Ġzzz": -5}), "invalid id"),
-    "boolean id": (lambda d: d["vocab"].update({"Ġzzz": True}), "invalid id"),
+    "negative id": (lambda d: d["vocab"].update({"Ġzzz": -5}), "ids must be non-negative integers"),
+    "boolean id": (lambda d: d["vocab"].update({"Ġzzz": True}), "ids must be non-negative integers"),
     "missing byte symbol": (lambda d: d["vocab"].pop("\u0100"), "256 byte symbols"),  # byte 0x00, in no merge
     "token not in byte symbols": (lambda d: d["vocab"].update({"a b": 99_999}), "not one of the 256 byte symbols"),
     "unknown mode": (lambda d: d.update(mode="wordpiece"), "mode must be one of"),

@@ -24,9 +24,10 @@ import re
 from pathlib import Path
 from typing import Iterable
 
+from ..atomic_files import write_atomically
+from ..base import ids_to_tokens
 from ..byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
 from ..errors import BPEError, BudgetExceeded, TokenizerFileError
-from ..serialization import write_atomically
 from ..tokenizer import Tokenizer
 
 #: The first line of GPT-2 ``merges.txt`` and subword-nmt codes files.
@@ -143,13 +144,10 @@ def check_vocab(vocab, path, where: str = "the vocabulary") -> dict[str, int]:
     """``vocab`` must map token strings to distinct non-negative integer ids."""
     if not isinstance(vocab, dict):
         raise fail(path, f"{where} must be a JSON object of token -> id, found {type(vocab).__name__}")
-    seen: dict[int, str] = {}
-    for token, token_id in vocab.items():
-        if not isinstance(token_id, int) or isinstance(token_id, bool) or token_id < 0:
-            raise fail(path, f"{where}: token {token!r} has id {token_id!r}; ids must be non-negative integers")
-        if token_id in seen:
-            raise fail(path, f"{where}: id {token_id} is given to both {seen[token_id]!r} and {token!r}")
-        seen[token_id] = token
+    try:
+        ids_to_tokens(vocab)
+    except BPEError as exc:
+        raise fail(path, f"{where}: {exc}") from None
     return vocab
 
 

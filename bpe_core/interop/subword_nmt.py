@@ -27,8 +27,8 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from ..tokenizer import Tokenizer
 from ..base import END_OF_WORD
+from ..tokenizer import Tokenizer
 from ..training import DEFAULT_UNK_TOKEN
 from .files import (
     build_tokenizer,
