@@ -237,10 +237,12 @@ def check_unicode(text: str) -> None:
         raise lone_surrogate_error(text, exc.start) from None
 
 
-def lone_surrogate_error(text: str, position: int) -> BPEError:
+def lone_surrogate_error(text: str, position: int, where: str = "text", fix: str | None = None) -> BPEError:
+    """The one error for a lone surrogate (a character with no UTF-8 form) at ``text[position]``."""
+    fix = fix or "remove it or replace it (for example with U+FFFD)"
     return BPEError(
-        f"text contains a lone surrogate U+{ord(text[position]):04X} at character {position}, "
-        "which is not valid Unicode and has no UTF-8 bytes; remove it or replace it (for example with U+FFFD)"
+        f"{where} contains a lone surrogate U+{ord(text[position]):04X} at character {position}, "
+        f"which is not valid Unicode and has no UTF-8 bytes; {fix}"
     )
 
 

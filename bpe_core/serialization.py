@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .atomic_files import create_atomically, write_atomically
 from .errors import BPEError, TokenizerFileError
-from .pretokenize import PRESET_PATTERNS, WHITESPACE
+from .pretokenize import PRESET_PATTERNS, WHITESPACE, lone_surrogate_error
 from .tokenizer import Tokenizer, TrainingReport
 
 FORMAT_NAME = "bpe_core.tokenizer"
@@ -121,10 +121,8 @@ def tokenizer_bytes(tokenizer: Tokenizer, shown_as: str | os.PathLike = "<memory
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise BPEError(
-            f"cannot save to {shown_as}: the tokenizer holds a lone surrogate U+{ord(text[exc.start]):04X}, "
-            "which has no UTF-8 form; retrain it on text without lone surrogates"
-        ) from None
+        raise lone_surrogate_error(text, exc.start, where=f"cannot save to {shown_as}: the tokenizer",
+                                   fix="retrain it on text without lone surrogates") from None
 
 
 def load_tokenizer(path: str | os.PathLike) -> Tokenizer:

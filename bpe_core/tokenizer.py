@@ -25,7 +25,7 @@ from .char_pieces import CharPieces
 from .display import readable_bytes
 from .errors import BPEError, BudgetExceeded, SpecialTokenError
 from .merging import apply_merges
-from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter, resolve_pattern
+from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter, lone_surrogate_error, resolve_pattern
 
 Mode = Literal["classic", "byte_level"]
 MODES = ("byte_level", "classic")
@@ -347,7 +347,7 @@ class Tokenizer:
             try:
                 return [byte_ids[b] for b in word.encode("utf-8")]
             except UnicodeEncodeError as exc:
-                raise _surrogate_error(word, exc) from None
+                raise lone_surrogate_error(word, exc.start, where="a word of the text") from None
         vocab = self.vocab
         unk = self._unk_id
         return [vocab.get(ch, unk) for ch in word] + [self._end_of_word_id]
@@ -705,9 +705,3 @@ def _checked_text(text) -> str:
     return text
 
 
-def _surrogate_error(word: str, exc: UnicodeEncodeError) -> BPEError:
-    char = word[exc.start]
-    return BPEError(
-        f"text contains a lone surrogate U+{ord(char):04X}, which is not valid Unicode and has no UTF-8 "
-        "bytes; remove it or replace it (for example with U+FFFD)"
-    )
