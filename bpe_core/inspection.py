@@ -28,6 +28,7 @@ from typing import Literal
 import regex
 
 from .base import END_OF_WORD
+from .byte_symbols import bytes_to_symbols
 from .errors import BPEError
 
 TokenKind = Literal["special", "unknown", "end_of_word", "byte", "character", "merged"]
@@ -69,6 +70,27 @@ def token_text(tokenizer, token_id: int) -> str:
         # Only a final </w> ends a word; one inside a token is text that spelled "</w>" (as token_bytes reads it).
         return token.removesuffix(END_OF_WORD)
     return tokenizer.readable(token_id)
+
+
+def token_id_of(tokenizer, token: str) -> int | None:
+    """The id of a token given as stored (``'Ġlow'``, ``'low</w>'``) or as the text it reads as
+    (``' low'``; classic: ``'low'`` for the word-final token), else ``None``.
+
+    >>> from bpe_core import train
+    >>> tok = train("low low lower", vocab_size=262)
+    >>> token_id_of(tok, "Ġlow") == token_id_of(tok, " low") == tok.vocab["Ġlow"], token_id_of(tok, "zzz")
+    (True, None)
+    """
+    if token in tokenizer.vocab:
+        return tokenizer.vocab[token]
+    if tokenizer.mode == "classic":
+        stored = token + END_OF_WORD
+    else:
+        try:
+            stored = bytes_to_symbols(token.encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate is no token's text
+            return None
+    return tokenizer.vocab.get(stored)
 
 
 def token_length(tokenizer, token_id: int) -> int:

@@ -23,11 +23,18 @@ from itertools import repeat
 from pathlib import Path
 
 import bpe_core
-from bpe_core import BPEError, BudgetExceeded, SpecialTokenError, Tokenizer, TrainingCancelled
-from bpe_core import display, inspection, interop
+from bpe_core import (
+    BPEError,
+    BudgetExceeded,
+    SpecialTokenError,
+    Tokenizer,
+    TrainingCancelled,
+    display,
+    inspection,
+    interop,
+)
 from bpe_core.atomic_files import place_files
-from bpe_core.byte_symbols import bytes_to_symbols
-from bpe_core.base import END_OF_WORD, StopCheck
+from bpe_core.base import StopCheck
 
 from . import schemas as s
 from .config import LIMITS, LimitExceeded, ServerConfig
@@ -708,18 +715,9 @@ def _tree_model(tokenizer: Tokenizer, node: inspection.MergeNode) -> s.MergeTree
 
 def _find_token(tokenizer: Tokenizer, token: str) -> int:
     """A token by its stored form, else by the text it reads as."""
-    if token in tokenizer.vocab:
-        return tokenizer.vocab[token]
-    if tokenizer.mode == "classic":
-        candidates = [token + END_OF_WORD]
-    else:
-        try:
-            candidates = [bytes_to_symbols(token.encode("utf-8"))]
-        except UnicodeEncodeError:
-            candidates = []
-    for candidate in candidates:
-        if candidate in tokenizer.vocab:
-            return tokenizer.vocab[candidate]
+    token_id = inspection.token_id_of(tokenizer, token)
+    if token_id is not None:
+        return token_id
     raise BPEError(
         f"{token!r} is not a token of this vocabulary (neither as stored nor as readable text); "
         f"search with view='tokens' and contains={token!r}, or see how it is split with encode"
