@@ -25,7 +25,13 @@ from .char_pieces import CharPieces
 from .display import readable_bytes
 from .errors import BPEError, BudgetExceeded, SpecialTokenError
 from .merging import apply_merges
-from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter, lone_surrogate_error, resolve_pattern
+from .pretokenize import (
+    WHITESPACE,
+    PreTokenizer,
+    SpecialTokenSplitter,
+    lone_surrogate_error,
+    resolve_pattern,
+)
 
 Mode = Literal["classic", "byte_level"]
 MODES = ("byte_level", "classic")
@@ -57,6 +63,17 @@ class Token:
     end: int
     special: bool = False
     unknown: bool = False
+
+
+def truncate(items: list, max_length: int | None, side: Literal["left", "right"] = "right") -> list:
+    """At most ``max_length`` items, cut from the ``side`` given (``None``: all of them).
+
+    >>> truncate([1, 2, 3, 4], 2), truncate([1, 2, 3, 4], 2, "left"), truncate([1, 2], None)
+    ([1, 2], [3, 4], [1, 2])
+    """
+    if max_length is None or len(items) <= max_length:
+        return items
+    return items[:max_length] if side == "right" else items[len(items) - max_length :]
 
 
 @dataclass
@@ -519,10 +536,8 @@ class Tokenizer:
         for text in texts:
             ids = self._encode(text, allowed_special, disallowed_special, budget)
             lengths.append(len(ids))
-            cut = max_length is not None and len(ids) > max_length
-            if cut:
-                ids = ids[:max_length] if truncation_side == "right" else ids[len(ids) - max_length :]
-            truncated.append(cut)
+            truncated.append(max_length is not None and len(ids) > max_length)
+            ids = truncate(ids, max_length, truncation_side)
             rows.append(ids)
         width = max_length if padding == "max_length" else max((len(r) for r in rows), default=0)
         input_ids, attention_mask = [], []

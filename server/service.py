@@ -35,6 +35,7 @@ from bpe_core import (
 )
 from bpe_core.atomic_files import place_files
 from bpe_core.base import StopCheck
+from bpe_core.tokenizer import truncate
 
 from . import schemas as s
 from .config import LIMITS, LimitExceeded, ServerConfig
@@ -289,9 +290,7 @@ class BPEService:
             tokens = None
             if detailed:
                 tokens = tokenizer.encode_tokens(text, **policy)
-                if batch.truncated[position]:  # the same cut encode_batch made
-                    keep = args.max_length
-                    tokens = tokens[:keep] if args.truncation_side == "right" else tokens[len(tokens) - keep :]
+                tokens = truncate(tokens, args.max_length, args.truncation_side)  # the cut encode_batch made
             encoding = _encoding(batch.input_ids[position], batch.lengths[position], tokens, args)
             encoding.truncated = batch.truncated[position]
             if args.padding is not None:
