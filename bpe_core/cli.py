@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from . import __version__, display, token_view
+from . import __version__, display, inspection, token_view
 from .corpus_formats import ON_ERROR_CHOICES
 from .counting import PARALLEL_THRESHOLD_BYTES, available_cores, check_corpus_files
 from .counts import count_words, merge_counts, save_counts
@@ -387,33 +387,15 @@ def cmd_decode(args) -> int:
     return 0
 
 
-def summary(tokenizer: Tokenizer, merges_shown: int = 10) -> dict:
-    """What ``inspect`` shows, as data."""
-    return {
-        "mode": tokenizer.mode,
-        "pattern": tokenizer.pattern_name,
-        "regex": tokenizer.pre_tokenizer.pattern,
-        "vocab_size": tokenizer.vocab_size,
-        "merges": len(tokenizer.merges),
-        "special_tokens": tokenizer.special_tokens,
-        "unk_token": tokenizer.unk_token,
-        "first_merges": [
-            {"rank": rank, "left": left, "right": right, "token": left + right, "id": tokenizer.vocab[left + right]}
-            for rank, (left, right) in enumerate(tokenizer.merges[:merges_shown])
-        ],
-        "training": tokenizer.training.to_dict() if tokenizer.training else None,
-    }
-
-
 def cmd_inspect(args) -> int:
     tokenizer = _load(args)
-    info = summary(tokenizer, args.merges)
+    info = inspection.vocabulary_summary(tokenizer, first_merges=args.merges)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return 0
     lines = [
         f"mode:           {info['mode']}",
-        f"pattern:        {info['pattern']}" + (f"  {info['regex']}" if info["regex"] else ""),
+        f"pattern:        {info['pattern']}" + (f"  {info['pattern_regex']}" if info["pattern_regex"] else ""),
         f"vocab size:     {info['vocab_size']:,}",
         f"merges:         {info['merges']:,}",
         "special tokens: " + (", ".join(f"{t} ({i})" for t, i in info["special_tokens"].items()) or "none"),

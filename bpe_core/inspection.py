@@ -251,6 +251,34 @@ def render_tree(node: MergeNode, show=None, *, max_lines: int | None = None) -> 
     return "\n".join(lines)
 
 
+def vocabulary_summary(tokenizer, origins: dict | None = None, *, first_merges: int = 0) -> dict:
+    """What a vocabulary holds, as data: the one summary the CLI's ``inspect`` and the server show.
+
+    >>> from bpe_core import train
+    >>> info = vocabulary_summary(train("ab ab ab", vocab_size=258), first_merges=1)
+    >>> info["vocab_size"], info["base_symbols"], info["length_histogram"], info["first_merges"][0]["token"]
+    (258, 256, {1: 256, 2: 1, 3: 1}, 'ab')
+    """
+    origins = merge_origins(tokenizer) if origins is None else origins
+    return {
+        "mode": tokenizer.mode,
+        "pattern": tokenizer.pattern_name,
+        "pattern_regex": tokenizer.pre_tokenizer.pattern,
+        "vocab_size": tokenizer.vocab_size,
+        "merges": len(tokenizer.merges),
+        "base_symbols": tokenizer.vocab_size - len(origins) - len(tokenizer.special_tokens),
+        "special_tokens": dict(tokenizer.special_tokens),
+        "unk_token": tokenizer.unk_token,
+        "length_unit": "bytes" if tokenizer.mode == "byte_level" else "characters",
+        "length_histogram": length_histogram(tokenizer),
+        "first_merges": [
+            {"rank": rank, "left": left, "right": right, "token": left + right, "id": tokenizer.vocab[left + right]}
+            for rank, (left, right) in enumerate(tokenizer.merges[:first_merges])
+        ],
+        "training": tokenizer.training.to_dict() if tokenizer.training else None,
+    }
+
+
 def length_histogram(tokenizer) -> dict[int, int]:
     """``{length: number of tokens}`` over the vocabulary, special tokens left out.
 

@@ -724,20 +724,10 @@ def _find_token(tokenizer: Tokenizer, token: str) -> int:
 
 
 def _summary(tokenizer: Tokenizer, origins: dict) -> s.VocabSummary:
-    histogram = inspection.length_histogram(tokenizer)
-    return s.VocabSummary(
-        mode=tokenizer.mode,
-        pattern=tokenizer.pattern_name,
-        pattern_regex=tokenizer.pre_tokenizer.pattern,
-        vocab_size=tokenizer.vocab_size,
-        merges=len(tokenizer.merges),
-        base_symbols=tokenizer.vocab_size - len(origins) - len(tokenizer.special_tokens),
-        special_tokens=dict(tokenizer.special_tokens),
-        unk_token=tokenizer.unk_token,
-        length_unit="bytes" if tokenizer.mode == "byte_level" else "characters",
-        length_histogram=[s.LengthCount(length=k, count=v) for k, v in histogram.items()],
-        training=tokenizer.training.to_dict() if tokenizer.training else None,
-    )
+    info = inspection.vocabulary_summary(tokenizer, origins)
+    histogram = [s.LengthCount(length=k, count=v) for k, v in info.pop("length_histogram").items()]
+    info.pop("first_merges")
+    return s.VocabSummary(**info, length_histogram=histogram)
 
 
 def walkthrough(tokenizer: Tokenizer, words: list[s.WordExplanation], learned: list[s.MergeRule] | None) -> str:
