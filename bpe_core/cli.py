@@ -427,18 +427,7 @@ def cmd_explain(args) -> int:
     if args.json:
         print(json.dumps([vars(e) | {"steps": [vars(s) for s in e.steps]} for e in explanations], ensure_ascii=False))
         return 0
-    def shown(symbols: list[str]) -> str:
-        return display.row([display.symbol_text(tokenizer, s) for s in symbols])
-
-    print(display.NOTATION[tokenizer.mode])
-    for explanation in explanations:
-        print(f"{explanation.word!r} at {explanation.start}" + ("  (special token)" if explanation.special else ""))
-        if not explanation.special:
-            print(f"  start     {shown(explanation.symbols)}")
-            for step, symbols in zip(explanation.steps, explanation.states()):
-                print(f"  #{step.rank:<7} {shown([step.left])} + {shown([step.right])} -> {shown([step.merged])}:  "
-                      f"{shown(symbols)}")
-        print(f"  tokens    {shown(explanation.tokens)}  ids {explanation.ids}")
+    print(display.walkthrough(tokenizer, explanations))
     return 0
 
 

@@ -82,3 +82,46 @@ def quoted(text: str) -> str:
 def row(symbols: list[str]) -> str:
     """Readable symbols side by side (see the module's example)."""
     return "  ".join(visible(symbol) for symbol in symbols)
+
+
+def walkthrough(tokenizer, explanations, learned=None, *, listed=None) -> str:
+    """``tokenizer.explain(...)``'s words as a textbook walk-through: the notation, the merges
+    learned (``[(rank, left, right)]``, stored symbols), then each word merge by merge.
+
+    ``listed[i]`` false shows word ``i``'s merges with their position instead
+    of the symbols after each one (a long word's listings cost the square of
+    its length).  The CLI's ``explain`` and the server's ``explain`` both print this.
+
+    >>> from bpe_core import train
+    >>> tok = train("low low low lower", mode="classic", num_merges=2)
+    >>> print(walkthrough(tok, tok.explain("low"), [(0, "l", "o")]).splitlines()[2:])  # doctest: +ELLIPSIS
+    ['Merges learned from the corpus (1 shown), most frequent pair first:', '  #0: l + o -> lo', '', "Word 'low':", '  start:     l  o  w  </w>', '  merge #0 (l + o -> lo):  lo  w  </w>', '  merge #1 (lo + w -> low):  low  </w>', '  tokens:    low  </w>   ids [...]']
+    """
+
+    def shown(symbol: str) -> str:
+        return visible(symbol_text(tokenizer, symbol))
+
+    def shown_row(symbols: list[str]) -> str:
+        return row([symbol_text(tokenizer, symbol) for symbol in symbols])
+
+    lines = [NOTATION[tokenizer.mode]]
+    if learned is not None:
+        lines.append("")
+        lines.append(f"Merges learned from the corpus ({len(learned)} shown), most frequent pair first:")
+        lines += [f"  #{rank}: {shown(left)} + {shown(right)} -> {shown(left + right)}" for rank, left, right in learned]
+    for index, word in enumerate(explanations):
+        lines.append("")
+        if word.special:
+            lines.append(f"{word.word!r} is a special token: it is never split (id {word.ids[0]}).")
+            continue
+        lines.append(f"Word {word.word!r}:")
+        lines.append(f"  start:     {shown_row(word.symbols)}")
+        states = word.states() if listed is None or listed[index] else [None] * len(word.steps)
+        for step, after in zip(word.steps, states):
+            result = shown_row(after) if after is not None else f"at symbol {step.position}"
+            lines.append(f"  merge #{step.rank} ({shown(step.left)} + {shown(step.right)} -> {shown(step.merged)}):  "
+                         f"{result}")
+        if not word.steps:
+            lines.append("  (no learned merge applies)")
+        lines.append(f"  tokens:    {shown_row(word.tokens)}   ids {word.ids}")
+    return "\n".join(lines)

@@ -395,12 +395,13 @@ class BPEService:
         # Listing the symbols after every merge costs the square of a word's
         # length, so the listings share one budget; longer words keep each
         # step (the merge and where it happened), without the listing.
-        budget, unlisted = EXPLAIN_SYMBOLS_SHOWN, []
+        budget, unlisted, listings = EXPLAIN_SYMBOLS_SHOWN, [], []
         words = []
         for word in shown:
             n, m = len(word.symbols), len(word.steps)
             cost = m * n - m * (m + 1) // 2  # symbols in all the listings of this word
             listed = cost <= budget
+            listings.append(listed)
             if listed:
                 budget -= cost
             elif m:
@@ -438,7 +439,10 @@ class BPEService:
             words=words,
             words_omitted=len(explained) - len(shown),
             steps_note=note,
-            walkthrough=walkthrough(tokenizer, words, learned),
+            walkthrough=display.walkthrough(
+                tokenizer, shown, [(r.rank, r.left, r.right) for r in learned] if learned is not None else None,
+                listed=listings,
+            ),
         )
 
     # --- storage tools -------------------------------------------------------------
@@ -728,37 +732,3 @@ def _summary(tokenizer: Tokenizer, origins: dict) -> s.VocabSummary:
     histogram = [s.LengthCount(length=k, count=v) for k, v in info.pop("length_histogram").items()]
     info.pop("first_merges")
     return s.VocabSummary(**info, length_histogram=histogram)
-
-
-def walkthrough(tokenizer: Tokenizer, words: list[s.WordExplanation], learned: list[s.MergeRule] | None) -> str:
-    """The explanation as text, in the order of a textbook walk-through.
-
-    ``words`` hold readable symbols already; merge rules hold stored ones.
-    Everything is shown in the engine's one notation (:mod:`bpe_core.display`),
-    which the first line explains.
-    """
-
-    def shown(symbol: str) -> str:
-        return display.visible(display.symbol_text(tokenizer, symbol))
-
-    lines = [display.NOTATION[tokenizer.mode]]
-    if learned is not None:
-        lines.append("")
-        lines.append(f"Merges learned from the corpus ({len(learned)} shown), most frequent pair first:")
-        for rule in learned:
-            lines.append(f"  #{rule.rank}: {shown(rule.left)} + {shown(rule.right)} -> {shown(rule.merged)}")
-    for word in words:
-        lines.append("")
-        if word.special:
-            lines.append(f"{word.word!r} is a special token: it is never split (id {word.ids[0]}).")
-            continue
-        lines.append(f"Word {word.word!r}:")
-        lines.append(f"  start:     {display.row(word.initial_symbols)}")
-        for step in word.steps:
-            pair, merged = [display.visible(p) for p in step.pair], display.visible(step.merged)
-            after = display.row(step.symbols) if step.symbols is not None else f"at symbol {step.position}"
-            lines.append(f"  merge #{step.rank} ({pair[0]} + {pair[1]} -> {merged}):  {after}")
-        if not word.steps:
-            lines.append("  (no learned merge applies)")
-        lines.append(f"  tokens:    {display.row(word.tokens)}   ids {word.ids}")
-    return "\n".join(lines)

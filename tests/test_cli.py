@@ -102,7 +102,7 @@ def test_inspect_and_explain(tokenizer_path):
     assert info["vocab_size"] == load_tokenizer(tokenizer_path).vocab_size and info["training"]["stop_reason"]
     explained = run("explain", tokenizer_path, "lowest").stdout
     # The notation is said first (once), then the words.
-    assert explained.startswith("Byte-level BPE: ") and explained.splitlines()[1].startswith("'lowest' at 0")
+    assert explained.startswith("Byte-level BPE: ") and explained.splitlines()[2] == "Word 'lowest':"
     assert " -> " in explained and "tokens" in explained
 
 
@@ -112,7 +112,7 @@ def test_explain_and_encode_show_bytes_in_one_notation(tokenizer_path):
     explained = run("explain", tokenizer_path, "the 中文字").stdout
     assert explained.count("\\xNN") == 1 and explained.index("\\xNN") < explained.index("\\xe5")
     assert "Ġ" not in explained and "ä" not in explained
-    assert "  start     ␣  \\xe4  \\xb8  \\xad" in explained
+    assert "  start:     ␣  \\xe4  \\xb8  \\xad" in explained
     summary = run("inspect", tokenizer_path, "--merges", "40").stdout
     assert "Ġ" not in summary and "\\xNN" in summary and "␣" in summary
     table = run("encode", tokenizer_path, "字", "--tokens").stdout
