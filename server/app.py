@@ -17,12 +17,12 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import Completion, CompletionArgument, PromptReference, ResourceTemplateReference
 
-from bpe_core import BPEError, interop
+from bpe_core import BPEError, interop, reference
 
 from . import auth, prompts, token_view_app, tooling
 from .config import ServerConfig
 from .service import BPEService
-from .storage import StoreError, UnknownTokenizer, validate_name
+from .storage import REFERENCES, StoreError, UnknownTokenizer, validate_name
 from .tooling import ArgumentCheckingServer
 from .tools import TOOLS
 
@@ -32,8 +32,10 @@ SERVER_NAME = "bpe"
 
 INSTRUCTIONS = """\
 Train, apply, explain and inspect BPE (byte-pair encoding) tokenizers, the kind GPT models use.
-Tokenizers are stored by name: list_tokenizers shows them. Typical flow: train_bpe (from text or files in
-the allowed roots) -> encode / decode -> inspect_vocab -> explain (merge by merge) -> export_tokenizer.
+Tokenizers are stored by name: list_tokenizers shows them, and OpenAI's o200k_base (gpt-4o) and cl100k_base
+(gpt-4), read-only. Typical flow: train_bpe (from text or files in the allowed roots) -> encode / decode ->
+inspect_vocab -> explain (merge by merge) -> evaluate_tokenizer / compare_tokenizers (against o200k_base on
+held-out text) -> export_tokenizer.
 To teach BPE without storing anything, call explain with train_on (a small corpus) instead of a tokenizer.
 Files can only be read or written inside the allowed roots (see list_tokenizers)."""
 
@@ -86,7 +88,8 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
         "bpe://tokenizers",
         name="tokenizers",
         title="Stored tokenizers",
-        description="The stored tokenizers (same content as the list_tokenizers tool), as JSON.",
+        description="The stored tokenizers and the read-only reference ones (same content as the list_tokenizers "
+        "tool), as JSON.",
         mime_type="application/json",
     )
     def tokenizers() -> str:
@@ -101,7 +104,12 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
         mime_type="application/json",
     )
     def tokenizer_native(name: str) -> str:
-        return load(name).path.read_text(encoding="utf-8")
+        stored = load(name)
+        try:
+            return stored.path.read_text(encoding="utf-8")
+        except OSError as exc:  # a reference tokenizer whose converted copy could not be cached
+            raise ResourceError(f"tokenizer {name!r} has no native JSON file to read ({exc.strerror or exc}); "
+                                "write it with export_tokenizer format='native' instead") from None
 
     @server.resource(
         "bpe://tokenizers/{name}/tokenizer.json",
@@ -155,6 +163,7 @@ def _register_completions(server: MCPServer, service: BPEService) -> None:
         if not wants_name:
             return None
         names = await anyio.to_thread.run_sync(service.store.names)
+        names += [*REFERENCES, *reference.MODEL_ALIASES]  # the read-only reference tokenizers, by any name
         typed = argument.value.lower()
         matches = [n for n in names if n.lower().startswith(typed)]
         return Completion(values=matches[:100], total=len(matches), has_more=len(matches) > 100)
