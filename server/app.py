@@ -84,6 +84,18 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
             )
         return stored
 
+    def fitting(name: str, document: str) -> str:
+        """``document``, if it fits in a reply: a document derived from a tokenizer can outgrow its file."""
+        allowed = service.config.limits.max_reply_bytes
+        size = len(document.encode("utf-8", "surrogatepass"))
+        if size > allowed:
+            raise ResourceError(
+                f"this document of tokenizer {name!r} is {size:,} bytes, over this server's reply size limit of "
+                f"{allowed:,} bytes (--max-reply-bytes); write it to files with export_tokenizer instead, "
+                "or page through it with inspect_vocab"
+            )
+        return document
+
     @server.resource(
         "bpe://tokenizers",
         name="tokenizers",
@@ -125,7 +137,7 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
             document = interop.huggingface.to_tokenizer_json(tokenizer)
         except BPEError as exc:
             raise ResourceError(f"tokenizer {name!r} cannot be a tokenizer.json: {exc}") from None
-        return json.dumps(document, ensure_ascii=False, indent=1)
+        return fitting(name, json.dumps(document, ensure_ascii=False, indent=1))
 
     @server.resource(
         "bpe://tokenizers/{name}/merges",
@@ -137,7 +149,7 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
     )
     def tokenizer_merges(name: str) -> str:
         tokenizer = load(name).tokenizer
-        return "#version: 0.2\n" + "".join(f"{left} {right}\n" for left, right in tokenizer.merges)
+        return fitting(name, "#version: 0.2\n" + "".join(f"{left} {right}\n" for left, right in tokenizer.merges))
 
     @server.resource(
         "bpe://tokenizers/{name}/vocab",
@@ -149,7 +161,7 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
     def tokenizer_vocab(name: str) -> str:
         tokenizer = load(name).tokenizer
         ordered = dict(sorted(tokenizer.vocab.items(), key=lambda item: item[1]))
-        return json.dumps(ordered, ensure_ascii=False, indent=1)
+        return fitting(name, json.dumps(ordered, ensure_ascii=False, indent=1))
 
 
 def _register_completions(server: MCPServer, service: BPEService) -> None:
