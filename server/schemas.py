@@ -634,7 +634,8 @@ class CompareInput(_HeldOut):
     of evaluate_tokenizer's numbers ranked by tokens (fewest first), and a sample cut by each, aligned by
     character offsets. Text content: the table and sample, then the JSON.
     """
-    tokenizers: list[TokenizerName] = Field(min_length=2, max_length=8)
+    tokenizers: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=2, max_length=8, description="Tokenizer names (list_tokenizers), e.g. ['mine', 'o200k_base'].")
     sample_chars: int = Field(200, ge=0, le=2000, description="Length of the sample shown.")
 
 
