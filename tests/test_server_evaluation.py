@@ -7,6 +7,7 @@ numbers); compare_tokenizers' structured content is a shape the token view app d
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 from pathlib import Path
@@ -251,3 +252,34 @@ async def test_a_cancelled_evaluation_is_the_tool_error_the_call_was_cancelled(s
         message = await failure(client, "evaluate_tokenizer", {"tokenizer": "en-bpe", "text": "hello"})
     assert message == "Error executing tool evaluate_tokenizer: the call was cancelled"
     assert load_tokenizer(service.store.path_for("en-bpe")).vocab_size == 400  # nothing else touched
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_evaluate_and_compare_over_stdio(tmp_path, corpus_root, mode):
+    from mcp import StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    from stdio_harness import console_script
+
+    # The SDK starts a stdio server with a minimal environment: pass PYTHONPATH on (the code under test).
+    python_path = os.pathsep.join(os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
+    parameters = StdioServerParameters(
+        command=console_script(), args=["--data-dir", str(tmp_path / "data"), "--root", str(corpus_root)],
+        env={"PYTHONPATH": python_path} if python_path else None)
+    progress = []
+
+    async def on_progress(done, total, message):
+        progress.append(done)
+
+    with open(tmp_path / "stderr.log", "w") as errors:
+        async with Client(stdio_client(parameters, errlog=errors), mode=mode) as client:
+            await train(client, "en-bpe")
+            summary, numbers = await reply(client, "evaluate_tokenizer", {"tokenizer": "gpt-4o", "paths": ["zh.txt"]},
+                                           progress_callback=on_progress)
+            table, compared = await reply(client, "compare_tokenizers", {
+                "tokenizers": ["en-bpe", "gpt-4o"], "paths": ["en.txt", "zh.txt"], "sample_chars": 100})
+    assert summary.startswith("gpt-4o (byte_level, o200k, 200,000 tokens")
+    assert numbers["bytes"] == len(CHINESE.encode()) and numbers["round_trip_failures"] == 0
+    assert progress and progress[-1] == 100.0
+    assert [row["tokenizer"] for row in compared["table"]] == ["gpt-4o", "en-bpe"]
+    assert table.splitlines()[1].split()[:2] == ["1.", "gpt-4o"]
