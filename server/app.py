@@ -17,12 +17,12 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import Completion, CompletionArgument, PromptReference, ResourceTemplateReference
 
-from bpe_core import BPEError, interop
+from bpe_core import BPEError, interop, reference
 
 from . import auth, prompts, token_view_app, tooling
 from .config import ServerConfig
 from .service import BPEService
-from .storage import StoreError, UnknownTokenizer, validate_name
+from .storage import REFERENCES, StoreError, UnknownTokenizer, validate_name
 from .tooling import ArgumentCheckingServer
 from .tools import TOOLS
 
@@ -32,8 +32,10 @@ SERVER_NAME = "bpe"
 
 INSTRUCTIONS = """\
 Train, apply, explain and inspect BPE (byte-pair encoding) tokenizers, the kind GPT models use.
-Tokenizers are stored by name: list_tokenizers shows them. Typical flow: train_bpe (from text or files in
-the allowed roots) -> encode / decode -> inspect_vocab -> explain (merge by merge) -> export_tokenizer.
+Tokenizers are stored by name: list_tokenizers shows them, and OpenAI's o200k_base (gpt-4o) and cl100k_base
+(gpt-4), read-only. Typical flow: train_bpe (from text or files in the allowed roots) -> encode / decode ->
+inspect_vocab -> explain (merge by merge) -> evaluate_tokenizer / compare_tokenizers (against o200k_base on
+held-out text) -> export_tokenizer.
 To teach BPE without storing anything, call explain with train_on (a small corpus) instead of a tokenizer.
 Files can only be read or written inside the allowed roots (see list_tokenizers)."""
 
@@ -82,11 +84,24 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
             )
         return stored
 
+    def fitting(name: str, document: str) -> str:
+        """``document``, if it fits in a reply: a document derived from a tokenizer can outgrow its file."""
+        allowed = service.config.limits.max_reply_bytes
+        size = len(document.encode("utf-8", "surrogatepass"))
+        if size > allowed:
+            raise ResourceError(
+                f"this document of tokenizer {name!r} is {size:,} bytes, over this server's reply size limit of "
+                f"{allowed:,} bytes (--max-reply-bytes); write it to files with export_tokenizer instead, "
+                "or page through it with inspect_vocab"
+            )
+        return document
+
     @server.resource(
         "bpe://tokenizers",
         name="tokenizers",
         title="Stored tokenizers",
-        description="The stored tokenizers (same content as the list_tokenizers tool), as JSON.",
+        description="The stored tokenizers and the read-only reference ones (same content as the list_tokenizers "
+        "tool), as JSON.",
         mime_type="application/json",
     )
     def tokenizers() -> str:
@@ -101,7 +116,12 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
         mime_type="application/json",
     )
     def tokenizer_native(name: str) -> str:
-        return load(name).path.read_text(encoding="utf-8")
+        stored = load(name)
+        try:
+            return stored.path.read_text(encoding="utf-8")
+        except OSError as exc:  # a reference tokenizer whose converted copy could not be cached
+            raise ResourceError(f"tokenizer {name!r} has no native JSON file to read ({exc.strerror or exc}); "
+                                "write it with export_tokenizer format='native' instead") from None
 
     @server.resource(
         "bpe://tokenizers/{name}/tokenizer.json",
@@ -117,7 +137,7 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
             document = interop.huggingface.to_tokenizer_json(tokenizer)
         except BPEError as exc:
             raise ResourceError(f"tokenizer {name!r} cannot be a tokenizer.json: {exc}") from None
-        return json.dumps(document, ensure_ascii=False, indent=1)
+        return fitting(name, json.dumps(document, ensure_ascii=False, indent=1))
 
     @server.resource(
         "bpe://tokenizers/{name}/merges",
@@ -129,7 +149,7 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
     )
     def tokenizer_merges(name: str) -> str:
         tokenizer = load(name).tokenizer
-        return "#version: 0.2\n" + "".join(f"{left} {right}\n" for left, right in tokenizer.merges)
+        return fitting(name, "#version: 0.2\n" + "".join(f"{left} {right}\n" for left, right in tokenizer.merges))
 
     @server.resource(
         "bpe://tokenizers/{name}/vocab",
@@ -141,7 +161,7 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
     def tokenizer_vocab(name: str) -> str:
         tokenizer = load(name).tokenizer
         ordered = dict(sorted(tokenizer.vocab.items(), key=lambda item: item[1]))
-        return json.dumps(ordered, ensure_ascii=False, indent=1)
+        return fitting(name, json.dumps(ordered, ensure_ascii=False, indent=1))
 
 
 def _register_completions(server: MCPServer, service: BPEService) -> None:
@@ -155,6 +175,7 @@ def _register_completions(server: MCPServer, service: BPEService) -> None:
         if not wants_name:
             return None
         names = await anyio.to_thread.run_sync(service.store.names)
+        names += [*REFERENCES, *reference.MODEL_ALIASES]  # the read-only reference tokenizers, by any name
         typed = argument.value.lower()
         matches = [n for n in names if n.lower().startswith(typed)]
         return Completion(values=matches[:100], total=len(matches), has_more=len(matches) > 100)

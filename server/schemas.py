@@ -22,7 +22,7 @@ TokenizerName = Annotated[
     Field(
         min_length=1,
         max_length=64,
-        description="Name of a stored tokenizer (list_tokenizers shows them).",
+        description="A tokenizer's name (list_tokenizers), e.g. 'o200k_base' or 'gpt-4'.",
     ),
 ]
 #: What each ``pattern`` constraint means, for argument errors (server.argument_errors).
@@ -33,10 +33,14 @@ NewTokenizerName = Annotated[
         min_length=1,
         max_length=64,
         pattern=NAME_PATTERN,
-        description=f"Name to store the tokenizer under, e.g. 'news-bpe-8k'. {NAME_RULE[0].upper() + NAME_RULE[1:]}.",
+        description="Name to store it under, e.g. 'news-bpe-8k': letters, digits, '_', '-', '.'.",
     ),
 ]
 SpecialPolicy = Literal["all"] | Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=1000)]
+
+#: Corpus files for train_bpe, evaluate_tokenizer and compare_tokenizers.
+CorpusPaths = Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)]], Field(min_length=1, max_length=100)]
+CORPUS_PATHS = "Files, directories or globs ('corpus/**/*.txt') inside the allowed roots; UTF-8."
 
 PAGE_LIMIT_MAX = 500
 
@@ -57,90 +61,69 @@ class MergeRule(BaseModel):
 
 
 class TrainInput(Input):
-    """Train a BPE tokenizer on a corpus and save it under a name, for later use with encode, decode,
-    inspect_vocab, explain and export_tokenizer. The corpus is `text`, and/or `paths` (files, directories or
-    glob patterns inside the server's allowed roots). Choose `vocab_size` (final vocabulary size; byte-level BPE
-    starts with 256 byte tokens) and/or `num_merges`. `mode` 'byte_level' (default, GPT-2 style, any language)
-    or 'classic' (the textbook algorithm with '</w>'). An existing name is refused unless overwrite=true. Sends
-    progress notifications; cancelling the call stops training and saves nothing. Returns the vocabulary size,
-    merges learned, why training stopped, corpus statistics, timings, the first merges, and the tokenizer's
-    resource URI.
+    """Train a BPE tokenizer on a corpus (`text` and/or `paths` inside the allowed roots) and store it under
+    `name` for the other tools. Give `vocab_size` (byte-level BPE starts with 256 byte tokens) and/or
+    `num_merges`. An existing name is refused unless overwrite=true. Sends progress; cancelling stops it and
+    saves nothing. Returns sizes, why training stopped, corpus statistics, timings and the first merges.
     """
     name: NewTokenizerName
-    text: str | None = Field(
-        None,
-        min_length=1,
-        description="Corpus text to train on (use this for text you already have; for files use paths). "
-        "Lines are counted like separate documents.",
-    )
-    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] | None = Field(
-        None,
-        min_length=1,
-        max_length=100,
-        description="Corpus files, directories (read recursively) or glob patterns such as 'corpus/**/*.txt', "
-        "inside the server's allowed roots; relative paths start at the first root. Files must be UTF-8.",
-    )
+    text: str | None = Field(None, min_length=1, description="Corpus text (each line a document).")
+    paths: CorpusPaths | None = Field(None, description=CORPUS_PATHS)
     mode: Literal["byte_level", "classic"] = Field(
         "byte_level",
-        description="'byte_level' (GPT-2 style: works on UTF-8 bytes, never meets an unknown character, "
-        "keeps spaces as 'Ġ') or 'classic' (Sennrich et al.: characters plus an end-of-word mark '</w>', "
-        "words split on whitespace; the textbook algorithm).",
+        description="'byte_level' (GPT-2 style, on UTF-8 bytes, spaces as 'Ġ') or 'classic' (the textbook "
+        "algorithm: characters plus '</w>', words split on whitespace).",
     )
     vocab_size: int | None = Field(
         None,
         ge=1,
         le=1_000_000,
-        description="Target vocabulary size, counting the base symbols (256 bytes in byte_level mode) and "
-        "special tokens. Give vocab_size or num_merges (or both: training stops at whichever comes first).",
+        description="Final vocabulary size, base symbols and special tokens included (with num_merges: "
+        "whichever comes first).",
     )
     num_merges: int | None = Field(
         None,
         ge=0,
         le=1_000_000,
-        description="How many merges to learn (the tutorials' 'num_merges'). Small values such as 10 make "
-        "each merge easy to follow.",
+        description="Merges to learn (10 makes each merge easy to follow).",
     )
     min_frequency: int = Field(
         0,
         ge=0,
-        description="Stop when the most frequent pair occurs fewer times than this (2 stops before merging "
-        "pairs seen only once).",
+        description="Stop when the most frequent pair occurs fewer times (2: never merge pairs seen once).",
     )
     pattern: str | None = Field(
         None,
         min_length=1,
         max_length=10_000,
-        description="Byte-level pre-tokenizer: 'gpt2' (default), 'cl100k', 'o200k', or a custom regular "
-        "expression whose matches are the words. Not allowed in classic mode (it splits on whitespace).",
+        description="Byte-level pre-tokenizer: 'gpt2' (default), 'cl100k', 'o200k' or a regex whose matches "
+        "are the words.",
     )
     special_tokens: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list,
         max_length=1000,
-        description="Tokens that get the first ids and are never split or merged, e.g. ['<|endoftext|>', "
-        "'<pad>']. Include '<pad>' if you will pad batches.",
+        description="Tokens given the first ids, never split, e.g. ['<|endoftext|>', '<pad>'] ('<pad>' to pad "
+        "batches).",
     )
-    overwrite: bool = Field(
-        False, description="Replace an existing tokenizer of the same name. By default an existing name is refused."
-    )
+    overwrite: bool = Field(False, description="Replace a tokenizer of the same name.")
     text_field: str = Field(
         "text",
         min_length=1,
         max_length=200,
-        description="For JSON Lines files (.jsonl, .json): the field holding each record's text, with dots for a "
-        "nested field ('meta.body'); for Parquet files: the text column.",
+        description="JSON Lines files: the field with each record's text ('meta.body' for a nested one); "
+        "Parquet: the text column.",
     )
     on_error: Literal["fail", "skip"] = Field(
         "fail",
-        description="Records that cannot be read (not UTF-8, not JSON, no text field): 'fail' stops at the first "
-        "one, 'skip' skips them and lists them in the result (corpus.skipped_records, corpus.problems).",
+        description="Unreadable records (not UTF-8 or JSON, no text field): 'fail' stops, 'skip' skips and "
+        "counts them (corpus.problems).",
     )
     counts_path: str | None = Field(
         None,
         min_length=1,
         max_length=4096,
-        description="Train from a word-counts file (written by 'python -m bpe_core count') inside the allowed "
-        "roots instead of a corpus: the same merges as the corpus it counts. Mode, pattern and special tokens "
-        "left at their defaults are the file's own; others must match the file's.",
+        description="Instead of a corpus: a word-counts file ('python -m bpe_core count'), the same merges as "
+        "its corpus. Mode, pattern and special tokens default to the file's.",
     )
 
     @model_validator(mode="after")
@@ -184,12 +167,10 @@ class TrainResult(BaseModel):
 
 
 class EncodeInput(Input):
-    """Turn text into token ids with a stored tokenizer. Give `text` (one string) or `texts` (a batch). Set
-    return_tokens / return_offsets to see each token's readable text and character span. For model input,
-    batches can be truncated (max_length, truncation_side) and padded (padding, padding_side, pad_token), which
-    adds an attention_mask (1 = real token, 0 = padding). Special-token strings in the text are an error unless
-    listed in allowed_special (then they become their id) or disallowed_special=[] (then they are plain text).
-    Returns one encoding per text and the total count.
+    """Turn `text` (or a batch, `texts`) into token ids. return_tokens / return_offsets add each token's
+    readable text and character span. Batches can be truncated (max_length) and padded (padding), which adds an
+    attention_mask. Special-token strings in the text are an error unless in allowed_special (they become their
+    id) or disallowed_special=[] (plain text). Returns one encoding per text and the total count.
     """
     tokenizer: TokenizerName
     text: str | None = Field(None, description="One text to encode. Give text or texts.")
@@ -204,15 +185,15 @@ class EncodeInput(Input):
     )
     disallowed_special: SpecialPolicy = Field(
         "all",
-        description="Special tokens whose appearance in the text is an error: 'all' (default: every special "
-        "token not allowed) or a list; pass [] to encode special-token strings as plain text.",
+        description="Special tokens that are an error in the text: 'all' (those not allowed) or a list; [] "
+        "encodes them as plain text.",
     )
     max_length: int | None = Field(None, ge=1, le=1_000_000, description="Truncate each text to this many tokens.")
     truncation_side: Literal["left", "right"] = Field("right", description="Which end truncation cuts.")
     padding: Literal["longest", "max_length"] | None = Field(
         None,
-        description="Pad every row to the longest one or to max_length, and return attention_mask "
-        "(1 = real token, 0 = padding, which a model must not attend to). Needs a pad token.",
+        description="Pad rows to the longest or to max_length; adds attention_mask (1 = token, 0 = padding). "
+        "Needs a pad token.",
     )
     pad_token: str | None = Field(
         None, min_length=1, description="Token to pad with (default: the special token '<pad>', '[PAD]' or '<|pad|>')."
@@ -257,8 +238,7 @@ class DecodeInput(Input):
     ids: list[Annotated[int, Field(ge=0)]] = Field(max_length=1_000_000, description="Token ids to turn back into text.")
     errors: Literal["replace", "strict"] = Field(
         "replace",
-        description="What to do if the ids end in the middle of a UTF-8 character: 'replace' shows U+FFFD, "
-        "'strict' reports an error.",
+        description="Ids ending inside a UTF-8 character: 'replace' shows U+FFFD, 'strict' is an error.",
     )
 
 
@@ -273,30 +253,25 @@ class DecodeResult(BaseModel):
 
 
 class InspectInput(Input):
-    """Look inside a stored tokenizer. view='summary' (default): mode, pre-tokenizer, vocabulary size, merges,
-    special tokens and a histogram of token lengths. view='tokens': a page of tokens with id, readable text,
-    length and the merge that made each; sort by id, length or alphabetically; filter with `contains` or
-    `regex`. view='merges': a page of merges in rank order as [left, right] pairs. view='token' with `id` or
-    `token`: one token's bytes and the tree of merges that builds it. Pages hold at most 500 items and say how
-    to fetch the next one (next_offset).
+    """Look inside a tokenizer. view='summary' (default): mode, pre-tokenizer, sizes, special tokens, token-length
+    histogram. view='tokens': a page of tokens (id, readable text, length, the merge that made it), sortable,
+    filtered by `contains` or `regex`. view='merges': a page of merges in rank order. view='token' with `id` or
+    `token`: its bytes and the tree of merges that builds it. Pages say how to fetch the next (next_offset).
     """
     tokenizer: TokenizerName
     view: Literal["summary", "tokens", "merges", "token"] = Field(
         "summary",
-        description="'summary': mode, pattern, sizes, special tokens, token-length histogram. 'tokens': a page "
-        "of the vocabulary (sortable, filterable). 'merges': a page of merges in rank order. 'token': one "
-        "token (give id or token) with its bytes and the merge tree that builds it.",
+        description="What to show (see the tool's description).",
     )
     offset: int = Field(0, ge=0, description="First item of the page (views 'tokens' and 'merges').")
     limit: int = Field(50, ge=1, le=PAGE_LIMIT_MAX, description=f"Items per page, at most {PAGE_LIMIT_MAX}.")
     sort: Literal["id", "length", "alphabetical"] = Field(
-        "id", description="Order of the 'tokens' view: by id (= merge order after the base symbols), by length, "
-        "or alphabetically by readable text."
+        "id", description="Order of the 'tokens' view (id = merge order after the base symbols)."
     )
     descending: bool = Field(False, description="Reverse the sort order.")
     contains: str | None = Field(
-        None, min_length=1, max_length=200, description="'tokens' view: only tokens containing this text "
-        "(readable form such as ' the', or stored form such as 'Ġthe')."
+        None, min_length=1, max_length=200, description="'tokens' view: only tokens containing this (' the' or "
+        "'Ġthe')."
     )
     regex: str | None = Field(
         None, min_length=1, max_length=1000, description="'tokens' view: only tokens matching this regular expression."
@@ -368,10 +343,7 @@ class MergeTreeNode(BaseModel):
 
 class TokenDetail(TokenEntry):
     bytes_hex: str = Field(description="The token's bytes in hex, e.g. 'e4 b8 ad'.")
-    tree: MergeTreeNode = Field(
-        description="How the token is built from merges, down to base symbols (its top nodes for a deep tree: "
-        "see tree_note)."
-    )
+    tree: MergeTreeNode = Field(description="How merges build the token (top nodes only if deep: tree_note).")
     tree_text: str = Field(description="The same tree drawn for people.")
     tree_depth: int = Field(0, description="Merges on the longest path from the token down to a base symbol.")
     tree_note: str | None = Field(None, description="Set when the tree is too large to show whole.")
@@ -394,22 +366,20 @@ class VocabView(BaseModel):
 
 
 class ExplainInput(Input):
-    """Show, merge by merge, how BPE turns a word or short text into tokens: the word spelled as characters or
-    bytes, each merge applied (which pair, which rank) and the symbols after it, then the final tokens and ids.
-    Use a stored `tokenizer`, or give `train_on` (a small corpus such as 'low low low lower newest newest
-    widest') to first learn `num_merges` merges, which are listed too, without storing anything. Best for
-    teaching or debugging a surprising tokenization. Returns the steps as data and as a readable `walkthrough`.
+    """Show, merge by merge, how BPE turns a word or short text into tokens: the word as characters or bytes,
+    each merge applied (pair, rank) and the symbols after it, then the tokens and ids. Use a `tokenizer`, or
+    `train_on` (a small corpus such as 'low low low lower newest newest widest') to learn `num_merges` merges
+    first, listed too, storing nothing. For teaching or debugging. Returns the steps and a readable `walkthrough`.
     """
     text: str = Field(min_length=1, max_length=2000, description="A word or short text to explain.")
     tokenizer: TokenizerName | None = Field(
-        None, description="Stored tokenizer whose merges to apply. Leave out and give train_on to learn merges first."
+        None, description="Tokenizer whose merges to apply (or give train_on)."
     )
     train_on: str | None = Field(
         None,
         min_length=1,
         max_length=200_000,
-        description="Instead of a stored tokenizer: a small corpus to train a throwaway tokenizer on (not saved), "
-        "as in the textbook example 'low low low lower newest newest widest'.",
+        description="Instead of a tokenizer: a small corpus to learn merges from (nothing is saved).",
     )
     mode: Literal["classic", "byte_level"] = Field(
         "classic", description="With train_on: 'classic' (characters + '</w>', the textbook view) or 'byte_level'."
@@ -463,9 +433,9 @@ class ExplainResult(BaseModel):
 
 
 class ListInput(Input):
-    """List the stored tokenizers with their mode, vocabulary size, merges, special tokens and resource URI; files
-    that are not valid tokenizers are reported under `unreadable`. Also shows the data directory and the allowed
-    roots set at server start (the client's own roots are allowed too). Call this first to find tokenizer names.
+    """List the tokenizers: stored ones and the read-only references (OpenAI's, with their model names), with
+    mode, sizes, special tokens and resource URI; unreadable files under `unreadable`. Also shows the data
+    directory and the allowed roots (the client's roots are allowed too). Call it first to find names.
     """
 
 
@@ -477,8 +447,10 @@ class TokenizerInfo(BaseModel):
     vocab_size: int
     merges: int
     special_tokens: list[str]
-    size_bytes: int
-    modified: str = Field(description="Last change, ISO 8601 UTC.")
+    size_bytes: int | None = None
+    modified: str | None = Field(None, description="Last change, ISO 8601 UTC.")
+    reference: bool = Field(False, description="Built in and read-only (OpenAI's encodings).")
+    aliases: list[str] | None = Field(None, description="Model names that also select it.")
 
 
 class BrokenTokenizerFile(BaseModel):
@@ -488,17 +460,17 @@ class BrokenTokenizerFile(BaseModel):
 
 class TokenizerList(BaseModel):
     data_dir: str
-    tokenizers: list[TokenizerInfo]
+    tokenizers: list[TokenizerInfo] = Field(description="The stored tokenizers.")
+    references: list[TokenizerInfo] = Field(description="Built-in, read-only: usable by name or alias.")
     unreadable: list[BrokenTokenizerFile] = Field(description="Files that are not valid tokenizers (skipped).")
     allowed_roots: list[str] = Field(description="Directories this server may read and write files in.")
 
 
 class DeleteInput(Input):
-    """Delete a stored tokenizer by name, permanently (there is no undo). Use it to remove a tokenizer that is no
-    longer needed; to replace one, train_bpe with overwrite=true is enough. Files written by export_tokenizer
-    are not touched. Returns the names that remain.
+    """Delete a stored tokenizer, permanently (to replace one, train_bpe with overwrite=true is enough). Exported
+    files are not touched. Returns the names that remain.
     """
-    name: TokenizerName
+    name: str = Field(min_length=1, max_length=64, description="The stored tokenizer to delete.")
 
 
 class DeleteResult(BaseModel):
@@ -509,41 +481,33 @@ class DeleteResult(BaseModel):
 
 FileFormat = Literal["huggingface", "tiktoken", "gpt2", "subword_nmt", "native"]
 _FORMATS_EXPLAINED = (
-    "'huggingface' (tokenizer.json, loadable with tokenizers.Tokenizer.from_file; byte-level only), "
-    "'tiktoken' (NAME.tiktoken ranks + NAME.tiktoken.json with pattern and special tokens; byte-level only), "
-    "'gpt2' (vocab.json + merges.txt; byte-level only), 'subword_nmt' (codes.txt + codes.txt.vocab.json; "
-    "classic only) or 'native' (bpe_core's own JSON; any tokenizer)"
+    "'huggingface' (tokenizer.json), 'tiktoken' (.tiktoken ranks + .tiktoken.json), 'gpt2' (vocab.json + "
+    "merges.txt), all byte-level; 'subword_nmt' (codes.txt, classic); 'native' (bpe_core's JSON, any)"
 )
 
 
 class ImportInput(Input):
-    """Import a tokenizer made elsewhere and store it under a name, so that encode, explain, inspect_vocab and the
-    other tools can use it: a Hugging Face tokenizer.json (byte-level BPE), a tiktoken .tiktoken file (with
-    pattern='cl100k' or 'o200k' for OpenAI's files unless the companion .tiktoken.json is present), a GPT-2
-    vocab.json + merges.txt pair, a subword-nmt codes file, or bpe_core's native JSON. Files must be inside the
-    allowed roots. The import is exact or refused with the reason. Returns the stored name, format, mode, sizes
-    and special tokens.
+    """Import a tokenizer file from the allowed roots and store it under `name` for the other tools: a Hugging
+    Face tokenizer.json, a tiktoken .tiktoken file, a GPT-2 vocab.json + merges.txt, a subword-nmt codes file,
+    or bpe_core's native JSON. The import is exact or refused with the reason. Returns the name, format, mode,
+    sizes and special tokens.
     """
     name: NewTokenizerName
     paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
         min_length=1,
         max_length=2,
-        description="The file(s) to import, inside the allowed roots: a tokenizer.json, a .tiktoken file, a "
-        "vocab.json and a merges.txt (or the directory holding them), a subword-nmt codes file, or a native "
-        "bpe_core JSON file.",
+        description="The file, or vocab.json and merges.txt (or their directory), inside the allowed roots.",
     )
-    format: FileFormat | None = Field(None, description="File format; by default detected from the names and "
-                                      "contents. One of " + _FORMATS_EXPLAINED + ".")
+    format: FileFormat | None = Field(None, description="By default detected. " + _FORMATS_EXPLAINED + ".")
     pattern: str | None = Field(
         None,
         min_length=1,
         max_length=10_000,
-        description="Pre-tokenizer for files that record none (a .tiktoken without its .json, vocab.json + "
-        "merges.txt): 'gpt2' (default for those), 'cl100k', 'o200k' or a regex. cl100k_base.tiktoken needs 'cl100k'.",
+        description="For files that record none (.tiktoken alone, vocab.json): 'gpt2' (default), 'cl100k', "
+        "'o200k' or a regex; OpenAI's .tiktoken files need theirs.",
     )
     special_tokens: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
-        None, max_length=1000, description="Special tokens, for files that do not mark them (by default the "
-        "file's own)."
+        None, max_length=1000, description="Special tokens, for files that do not mark them."
     )
     overwrite: bool = Field(False, description="Replace an existing tokenizer of the same name.")
 
@@ -561,22 +525,19 @@ class ImportResult(BaseModel):
 
 
 class ExportInput(Input):
-    """Write a stored tokenizer to files other libraries read, inside the allowed roots: format 'huggingface'
-    (tokenizer.json for the tokenizers / transformers libraries, the default), 'tiktoken', 'gpt2' (vocab.json +
-    merges.txt), 'subword_nmt' (classic tokenizers) or 'native'. Byte-level tokenizers fit the first three;
-    classic ones only subword_nmt and native. Existing files are refused unless overwrite=true. Returns the
-    files written and notes on how to load them.
+    """Write a tokenizer to files other libraries read (Hugging Face tokenizers / transformers, tiktoken, GPT-2,
+    subword-nmt), inside the allowed roots. Existing files are refused unless overwrite=true. Returns the files
+    written and how to load them.
     """
     tokenizer: TokenizerName
-    format: FileFormat = Field("huggingface", description="One of " + _FORMATS_EXPLAINED + ".")
+    format: FileFormat = Field("huggingface", description=_FORMATS_EXPLAINED + ".")
     destination: str = Field(
         min_length=1,
         max_length=4096,
-        description="Where to write, inside the allowed roots: an existing directory (the files get standard "
-        "names: tokenizer.json, tokenizer.tiktoken, vocab.json, ...) or a file path for single-file formats. "
-        "Relative paths start at the first allowed root.",
+        description="A directory (files get standard names) or, for one-file formats, a file path; inside "
+        "the allowed roots (relative: from the first).",
     )
-    overwrite: bool = Field(False, description="Replace files that already exist (by default they are refused).")
+    overwrite: bool = Field(False, description="Replace existing files.")
 
 
 class ExportedFile(BaseModel):
@@ -589,3 +550,134 @@ class ExportResult(BaseModel):
     format: str
     files: list[ExportedFile]
     notes: list[str] = Field(description="What a reader of these files must know (how to load them, caveats).")
+
+
+# --- evaluate_tokenizer / compare_tokenizers ---------------------------------------------------
+
+class _HeldOut(Input):
+    text: str | None = Field(None, min_length=1, description="Held-out text to measure on (or give paths).")
+    paths: CorpusPaths | None = Field(None, description=CORPUS_PATHS)
+
+    @model_validator(mode="after")
+    def _needs_text(self):
+        if self.text is None and not self.paths:
+            raise ValueError("give the held-out text as text, as paths, or both")
+        return self
+
+
+class EvaluateInput(_HeldOut):
+    """How good is a tokenizer (stored or reference) on held-out `text` and/or `paths`: bytes, characters per
+    token, tokens per word and per CJK character, share of ids used, ids that never occur (glitch candidates;
+    page with list_offset), token-length distribution, top tokens, round trip, byte fallback. Sends progress;
+    cancellable. Text content: a summary, then the JSON.
+    """
+    tokenizer: TokenizerName
+    top_k: int = Field(20, ge=0, le=500, description="Most frequent tokens to list.")
+    list_offset: int = Field(0, ge=0, description="First of the unused / merge-only tokens to list.")
+    list_limit: int = Field(20, ge=0, le=500, description="Unused / merge-only tokens to list.")
+
+
+class TokenCount(BaseModel):
+    id: int
+    text: str
+    count: int
+    share: float
+
+
+class ListedToken(BaseModel):
+    id: int
+    text: str
+    length: int
+
+
+class EvaluateResult(BaseModel):
+    name: str
+    mode: str
+    pattern: str
+    vocab_size: int
+    encoder: str
+    sources: int
+    bytes: int
+    characters: int
+    words: int
+    tokens: int
+    bytes_per_token: float | None
+    characters_per_token: float | None
+    tokens_per_word: float | None
+    cjk_characters: int
+    cjk_tokens: int
+    tokens_per_cjk_character: float | None
+    vocab_used: int
+    vocab_used_share: float
+    unused_total: int = Field(description="Ids that never occur, not even inside an emitted token.")
+    unused_tokens: list[ListedToken]
+    merge_only_total: int = Field(description="Ids only inside the merges of emitted tokens.")
+    merge_only_tokens: list[ListedToken]
+    list_offset: int
+    next_list_offset: int | None
+    length_distribution: dict[str, int] = Field(description="Token length -> occurrences.")
+    mean_token_length: float | None
+    top_tokens: list[TokenCount]
+    round_trip_checked: int
+    round_trip_failures: int
+    first_round_trip_failure: str | None
+    byte_fallback_bytes: int | None
+    unknown_tokens: int | None
+    forced_cuts: int
+    seconds: float
+    megabytes_per_second: float | None
+    notes: list[str]
+
+
+class CompareInput(_HeldOut):
+    """Run 2 to 8 tokenizers (stored or reference, e.g. 'o200k_base') over the same `text` and/or `paths`: a table
+    of evaluate_tokenizer's numbers ranked by tokens (fewest first), and a sample cut by each, aligned by
+    character offsets. Text content: the table and sample, then the JSON.
+    """
+    tokenizers: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=2, max_length=8, description="Tokenizer names (list_tokenizers), e.g. ['mine', 'o200k_base'].")
+    sample_chars: int = Field(200, ge=0, le=2000, description="Length of the sample shown.")
+
+
+class CompareRow(BaseModel):
+    rank: int
+    tokenizer: str
+    vocab_size: int
+    tokens: int
+    relative: float = Field(description="Tokens / the fewest.")
+    bytes_per_token: float | None
+    characters_per_token: float | None
+    tokens_per_word: float | None
+    tokens_per_cjk_character: float | None
+    vocab_used_share: float
+    unused_total: int
+    round_trip_failures: int
+    byte_fallback_bytes: int | None
+    encoder: str
+
+
+class SampleToken(BaseModel):
+    id: int
+    text: str
+    start: int
+    end: int
+    byte_fallback: bool = False
+
+
+class Segmentation(BaseModel):
+    tokenizer: str
+    tokens: list[SampleToken]
+    characters: int
+
+
+class Sample(BaseModel):
+    text: str
+    segmentations: list[Segmentation]
+    differing_boundaries: list[int] = Field(description="Offsets where some cut and others do not.")
+
+
+class CompareResult(BaseModel):
+    bytes: int
+    characters: int
+    table: list[CompareRow]
+    sample: Sample

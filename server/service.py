@@ -23,16 +23,8 @@ from itertools import repeat
 from pathlib import Path
 
 import bpe_core
-from bpe_core import (
-    BPEError,
-    BudgetExceeded,
-    SpecialTokenError,
-    Tokenizer,
-    TrainingCancelled,
-    display,
-    inspection,
-    interop,
-)
+from bpe_core import BPEError, BudgetExceeded, SpecialTokenError, Tokenizer, TrainingCancelled
+from bpe_core import display, evaluation, inspection, interop, reference
 from bpe_core.atomic_files import place_files
 from bpe_core.base import StopCheck
 from bpe_core.tokenizer import truncate
@@ -40,7 +32,7 @@ from bpe_core.tokenizer import truncate
 from . import schemas as s
 from .config import LIMITS, LimitExceeded, ServerConfig
 from .files import FileAccess, FileAccessError
-from .storage import StoreError, TokenizerStore
+from .storage import REFERENCES, StoreError, TokenizerStore
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +156,7 @@ class BPEService:
         started = time.perf_counter()
         limits = self.config.limits
         path = self.store.path_for(args.name)  # validates the name
+        self.store.check_writable(args.name)
         if not args.overwrite and path.exists():
             raise self.store.exists_error(args.name)
         if args.vocab_size is not None:
@@ -445,6 +438,80 @@ class BPEService:
             ),
         )
 
+    # --- evaluate_tokenizer / compare_tokenizers ------------------------------------------
+
+    def _held_out(self, args, files: FileAccess | None, should_stop: StopCheck | None) -> tuple[list, list]:
+        """The texts and files of an evaluation, within the server's text and corpus limits."""
+        texts = [args.text] if args.text is not None else []
+        if args.text is not None:
+            self._check_text(len(args.text), "the text to evaluate")
+        corpus = None
+        if args.paths:
+            corpus = (files or self.file_access()).corpus_files(args.paths, should_stop=should_stop)
+        text_bytes = len(args.text.encode("utf-8", "surrogatepass")) if args.text else 0
+        self.config.limits.check("corpus bytes", text_bytes + (corpus.total_bytes if corpus else 0), "the corpus")
+        return texts, corpus.files if corpus else []
+
+    def _check_result_size(self, result, advice: str) -> None:
+        # Sent as structured content and as JSON text; the lists are capped, so building it first is cheap.
+        self._check_reply(2 * len(result.model_dump_json()), None, 1, advice=advice)
+
+    def evaluate(self, args: s.EvaluateInput, files: FileAccess | None = None, progress: Progress | None = None,
+                 should_stop: StopCheck | None = None) -> tuple[s.EvaluateResult, str]:
+        """The numbers, and a short summary of them for people."""
+        tokenizer = self.store.load(args.tokenizer).tokenizer
+        texts, paths = self._held_out(args, files, should_stop)
+        report = evaluation.evaluate(tokenizer, texts, paths, name=args.tokenizer, top_k=args.top_k,
+                                     list_limit=args.list_limit, list_offset=args.list_offset,
+                                     should_stop=should_stop, on_progress=_percent_progress(progress))
+        listed = max(report.unused_total, report.merge_only_total)
+        following = args.list_offset + args.list_limit
+        result = s.EvaluateResult(**report.to_dict(),
+                                  next_list_offset=following if args.list_limit and following < listed else None)
+        self._check_result_size(result, "list fewer tokens (top_k, list_limit)")
+        return result, report.summary()
+
+    def compare(self, args: s.CompareInput, files: FileAccess | None = None, progress: Progress | None = None,
+                should_stop: StopCheck | None = None) -> tuple[s.CompareResult, str]:
+        """The table (best first) and the aligned sample, and the same as readable text."""
+        repeated = sorted({n for n in args.tokenizers if args.tokenizers.count(n) > 1})
+        if repeated:
+            raise BPEError(f"tokenizers names {', '.join(map(repr, repeated))} more than once; name each once")
+        tokenizers = {name: self.store.load(name).tokenizer for name in args.tokenizers}
+        texts, paths = self._held_out(args, files, should_stop)
+        comparison = evaluation.compare(tokenizers, texts, paths, sample_chars=args.sample_chars, top_k=0,
+                                        list_limit=0, should_stop=should_stop,
+                                        on_progress=_percent_progress(progress))
+        rows = []
+        for rank, ranked in enumerate(comparison.ranking, start=1):
+            e = comparison.evaluations[ranked.name]
+            rows.append(s.CompareRow(
+                rank=rank, tokenizer=ranked.name, vocab_size=e.vocab_size, tokens=e.tokens, relative=ranked.relative,
+                bytes_per_token=e.bytes_per_token, characters_per_token=e.characters_per_token,
+                tokens_per_word=e.tokens_per_word, tokens_per_cjk_character=e.tokens_per_cjk_character,
+                vocab_used_share=e.vocab_used_share, unused_total=e.unused_total,
+                round_trip_failures=e.round_trip_failures, byte_fallback_bytes=e.byte_fallback_bytes,
+                encoder=e.encoder,
+            ))
+        sample = comparison.sample
+        # The token view (server.token_view_app) reads {"sample": {"segmentations": [...]}}.
+        segmentations = [
+            s.Segmentation(tokenizer=name, characters=len(sample), tokens=[
+                s.SampleToken(id=span.id, text=span.text, start=span.start, end=span.end,
+                              byte_fallback=span.text != sample[span.start:span.end])
+                for span in spans
+            ])
+            for name, spans in comparison.segmentations.items()
+        ]
+        first = next(iter(comparison.evaluations.values()))
+        result = s.CompareResult(
+            bytes=first.bytes, characters=first.characters, table=rows,
+            sample=s.Sample(text=sample, segmentations=segmentations,
+                            differing_boundaries=comparison.differing_boundaries),
+        )
+        self._check_result_size(result, "ask for a shorter sample (sample_chars)")
+        return result, comparison.summary()
+
     # --- storage tools -------------------------------------------------------------
 
     def list_tokenizers(self) -> s.TokenizerList:
@@ -465,12 +532,20 @@ class BPEService:
                 )
                 for item in stored
             ],
+            references=[
+                s.TokenizerInfo(name=facts.name, uri=self.store.uri(facts.name), mode="byte_level",
+                                pattern=facts.pattern, vocab_size=facts.vocab_size, merges=facts.merges,
+                                special_tokens=list(reference.reference_spec(facts.name).special_tokens),
+                                reference=True, aliases=list(facts.aliases))
+                for facts in REFERENCES.values()
+            ],
             unreadable=[s.BrokenTokenizerFile(file=b.file, error=b.error) for b in broken],
             allowed_roots=[str(r) for r in self.config.roots],
         )
 
     def import_tokenizer(self, args: s.ImportInput, files: FileAccess | None = None) -> s.ImportResult:
         path = self.store.path_for(args.name)
+        self.store.check_writable(args.name)
         if not args.overwrite and path.exists():
             raise self.store.exists_error(args.name)
         files = files or self.file_access()
@@ -538,6 +613,7 @@ class BPEService:
         )
 
     def delete(self, args: s.DeleteInput) -> s.DeleteResult:
+        self.store.check_writable(args.name)
         if args.name in self.trainings_running:
             raise StoreError(f"{args.name!r} is being trained right now; delete it after the training finishes")
         self.store.delete(args.name)
@@ -572,6 +648,21 @@ def _training_progress(progress: Progress | None):
         if percent > last[0]:  # progress notifications must increase
             last[0] = percent
             progress(percent, 100.0, message)
+
+    return report
+
+
+def _percent_progress(progress: Progress | None):
+    """Adapt bpe_core's ``on_progress(phase, done_bytes, total_bytes)`` to a rising percentage."""
+    if progress is None:
+        return None
+    last = [-1.0]
+
+    def report(phase: str, done: int, total: int) -> None:
+        percent = round(100.0 * done / total, 2) if total else 100.0
+        if percent > last[0]:  # progress notifications must increase
+            last[0] = percent
+            progress(percent, 100.0, f"{phase}: {_size(done)} of {_size(total)}")
 
     return report
 

@@ -7,6 +7,11 @@ half of one.  Creating a name that must not exist yet uses a hard link, which
 the operating system refuses if the name appeared in the meantime: two
 servers sharing the directory cannot both "create" the same name.
 
+The reference tokenizers (``cl100k_base``, ``o200k_base`` and the model
+names that stand for them, :mod:`bpe_core.reference`) are names too: read
+only, loaded on first use into their own small dict (100 to 200 MB each,
+so never in the byte-bounded cache), and never saved over or deleted.
+
 A file that cannot be read as a tokenizer is reported by name and skipped;
 it never breaks listing.  A process killed mid-save leaves its hidden
 temporary file (``.NAME.json.*.tmp``) behind; :meth:`TokenizerStore.remove_stale_temporaries`
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bpe_core import BPEError, Tokenizer, load_tokenizer, save_tokenizer
+from bpe_core import BPEError, Tokenizer, load_tokenizer, reference, save_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +63,44 @@ class TokenizerExists(StoreError):
     pass
 
 
+class ReadOnlyTokenizer(StoreError):
+    """A reference tokenizer's name was given to something that writes or deletes."""
+
+
+@dataclass(frozen=True)
+class ReferenceFacts:
+    """What listing shows of a reference tokenizer without loading it (checked against the loaded one in tests)."""
+
+    name: str
+    vocab_size: int
+    merges: int
+    pattern: str
+    aliases: tuple[str, ...]
+
+
+#: The reference tokenizers as listing shows them: loading one takes seconds and 100-200 MB.
+REFERENCES = {
+    facts.name: facts
+    for facts in (
+        ReferenceFacts("cl100k_base", 100_261, 233_378, "cl100k",
+                       tuple(a for a, n in reference.MODEL_ALIASES.items() if n == "cl100k_base")),
+        ReferenceFacts("o200k_base", 200_000, 446_189, "o200k",
+                       tuple(a for a, n in reference.MODEL_ALIASES.items() if n == "o200k_base")),
+    )
+}
+
+
+def reference_name(name: str) -> str | None:
+    """The reference encoding ``name`` stands for (its own name or a model alias), else None.
+
+    >>> reference_name("GPT-4o"), reference_name("gpt-4"), reference_name("my-bpe")
+    ('o200k_base', 'cl100k_base', None)
+    """
+    if not isinstance(name, str) or not reference.is_reference_name(name):
+        return None
+    return reference.resolve_reference_name(name)
+
+
 @dataclass
 class StoredTokenizer:
     name: str
@@ -65,6 +108,7 @@ class StoredTokenizer:
     tokenizer: Tokenizer
     size_bytes: int
     modified: datetime
+    reference: bool = False  # a built-in reference tokenizer (read-only)
 
 
 @dataclass(frozen=True)
@@ -128,6 +172,10 @@ class TokenizerStore:
         self._cache: OrderedDict[str, tuple[tuple, int, Tokenizer]] = OrderedDict()
         self._summaries: dict[str, tuple[tuple, TokenizerSummary | BrokenFile]] = {}
         self._lock = threading.Lock()
+        # Reference tokenizers loaded so far (at most two: outside the cache budget), and one
+        # lock per name, so that two first uses at once load (or convert) it once.
+        self._references: dict[str, StoredTokenizer] = {}
+        self._reference_locks = {name: threading.Lock() for name in REFERENCES}
 
     def uri(self, name: str) -> str:
         return f"bpe://tokenizers/{name}"
@@ -162,7 +210,9 @@ class TokenizerStore:
         return sorted(names, key=str.lower)
 
     def load(self, name: str) -> StoredTokenizer:
-        """The tokenizer called ``name`` (cached while its file is unchanged)."""
+        """The tokenizer called ``name`` (cached while its file is unchanged), or a reference tokenizer."""
+        if (encoding := reference_name(name)) is not None:
+            return self.load_reference(encoding)
         path = self.path_for(name)
         try:
             stat = path.stat()
@@ -189,6 +239,32 @@ class TokenizerStore:
         with self._lock:
             self._summaries[name] = (key, TokenizerSummary.of(stored))
         return stored
+
+    def load_reference(self, encoding: str) -> StoredTokenizer:
+        """A reference tokenizer, loaded once per process (its first use takes seconds, or a minute to convert)."""
+        with self._reference_locks[encoding]:
+            stored = self._references.get(encoding)
+            if stored is None:
+                tokenizer = reference.load_reference(encoding)
+                path = reference.cache_path(reference.reference_spec(encoding), reference.default_cache_dir())
+                try:
+                    info = path.stat()
+                    size, modified = info.st_size, datetime.fromtimestamp(info.st_mtime, tz=timezone.utc)
+                except OSError:  # no cache file (read-only cache): about 60 bytes a token in native JSON
+                    size, modified = 60 * tokenizer.vocab_size, datetime.now(timezone.utc)
+                stored = self._references[encoding] = StoredTokenizer(encoding, path, tokenizer, size, modified,
+                                                                      reference=True)
+        return stored
+
+    def check_writable(self, name: str) -> None:
+        """Refuse to save or delete under a reference tokenizer's name (or one of its model aliases)."""
+        encoding = reference_name(name)
+        if encoding is not None:
+            shown = repr(name) + (f" (the model name for {encoding})" if encoding != name else "")
+            raise ReadOnlyTokenizer(
+                f"{shown} is a built-in reference tokenizer: read-only, it cannot be replaced or deleted; "
+                "choose another name"
+            )
 
     def _keep(self, name: str, key: tuple, size: int, tokenizer: Tokenizer) -> None:
         """Cache ``tokenizer``, evicting the least recently used ones beyond the byte budget."""
@@ -239,15 +315,18 @@ class TokenizerStore:
 
     def _unknown(self, name: str) -> UnknownTokenizer:
         known = self.names()
+        references = (f"the reference tokenizers {', '.join(REFERENCES)} (or a model name: "
+                      f"{', '.join(reference.MODEL_ALIASES)})")
         if not known:
             return UnknownTokenizer(
-                f"no tokenizer named {name!r}: none is stored yet. Train one with train_bpe "
+                f"no tokenizer named {name!r}: none is stored yet. Use {references}, train one with train_bpe "
                 "or import one with import_tokenizer"
             )
-        close = difflib.get_close_matches(name, known, n=1)
+        close = difflib.get_close_matches(name, known + list(REFERENCES) + list(reference.MODEL_ALIASES), n=1)
         suggestion = f" Did you mean {close[0]!r}?" if close else ""
         shown = ", ".join(repr(n) for n in known[:50]) + (" ..." if len(known) > 50 else "")
-        return UnknownTokenizer(f"no tokenizer named {name!r}.{suggestion} Known tokenizers: {shown}")
+        return UnknownTokenizer(f"no tokenizer named {name!r}.{suggestion} Stored tokenizers: {shown}; and "
+                                f"{references}")
 
     # --- writing ---------------------------------------------------------
 
@@ -286,6 +365,7 @@ class TokenizerStore:
         version in place, since only a complete file is ever renamed or linked
         to the name, and becomes a :class:`StoreError` that says so.
         """
+        self.check_writable(name)
         try:
             return self._write(name, tokenizer, overwrite=overwrite)
         except OSError as exc:
@@ -320,6 +400,7 @@ class TokenizerStore:
         )
 
     def delete(self, name: str) -> Path:
+        self.check_writable(name)
         path = self.path_for(name)
         try:
             path.unlink()

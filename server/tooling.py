@@ -31,10 +31,11 @@ import anyio
 import anyio.from_thread
 from mcp.server.mcpserver import Context, ListRoots, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ListRootsResult, ToolAnnotations
+from mcp_types import CallToolResult, ListRootsResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from bpe_core import BPEError, TrainingCancelled
+from bpe_core.errors import EvaluationCancelled
 
 from . import argument_errors
 from .config import LimitExceeded, ServerConfig
@@ -87,6 +88,16 @@ class Tool:
         return " ".join(inspect.cleandoc(self.input_model.__doc__ or "").split())
 
 
+def summary_first(result: BaseModel, summary: str) -> CallToolResult:
+    """A reply whose first text block is ``summary`` (for people, and for the model to read first), the second
+    the result's JSON (for clients that read no structured content), and the structured content the result."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=summary),
+                 TextContent(type="text", text=result.model_dump_json(indent=1))],
+        structured_content=result.model_dump(mode="json", by_alias=True),
+    )
+
+
 def read_only(title: str) -> ToolAnnotations:
     return ToolAnnotations(title=title, read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
@@ -109,6 +120,15 @@ class ArgumentCheckingServer(MCPServer):
         super().__init__(*args, **kwargs)
         self.argument_names: dict[str, list[str]] = {}  # tool -> its arguments, in schema order
 
+    async def list_tools(self):
+        """The SDK's tool list, with the schemas' generated titles removed (see :func:`without_titles`)."""
+        tools = await super().list_tools()
+        for tool in tools:
+            tool.input_schema = without_titles(tool.input_schema)
+            if tool.output_schema is not None:
+                tool.output_schema = without_titles(tool.output_schema, defaults=False)
+        return tools
+
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None):
         known = self.argument_names.get(name)
         if known is not None and not arguments.keys() <= set(known):
@@ -123,13 +143,49 @@ class ArgumentCheckingServer(MCPServer):
             raise
 
 
+def without_titles(schema: Any, *, defaults: bool = True) -> Any:
+    """A JSON schema without the keywords that tell a model nothing: titles, and null defaults.
+
+    pydantic titles every property and model after its name ('vocab_size'
+    -> 'Vocab Size'), which says nothing the name does not, and every
+    tool definition is sent to the model on every turn: they were an eighth
+    of ``tools/list``.  ``"default": null`` only repeats that an argument is
+    not required; ``defaults=False`` (for output schemas, where a default
+    means nothing) drops every default.  A property *named* title is kept.
+
+    >>> without_titles({"title": "A", "type": "object", "properties": {"title": {"title": "Title", "type": "string",
+    ...                 "default": None}, "n": {"type": "integer", "default": 3}}})
+    {'type': 'object', 'properties': {'title': {'type': 'string'}, 'n': {'type': 'integer', 'default': 3}}}
+    """
+    if isinstance(schema, list):
+        return [without_titles(item, defaults=defaults) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    cleaned = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "default" and (value is None or not defaults):
+            continue
+        if key in ("properties", "$defs", "patternProperties") and isinstance(value, dict):
+            cleaned[key] = {name: without_titles(sub, defaults=defaults) for name, sub in value.items()}
+        elif key in ("default", "const", "enum", "examples"):
+            cleaned[key] = value  # values, not schemas
+        else:
+            cleaned[key] = without_titles(value, defaults=defaults)
+    return cleaned
+
+
 def register(server: ArgumentCheckingServer, tools: list[Tool], service: BPEService) -> None:
     """Add every row of ``tools`` to ``server``, each calling ``service``."""
     resolvers = _roots_resolvers(service.config)
     for tool in tools:
         server.argument_names[tool.name] = list(tool.input_model.model_fields)
+        roots = tool.roots
+        if roots == "paths" and "counts_path" not in tool.input_model.model_fields:
+            roots = "paths only"  # a resolver may only name arguments the tool has
         server.add_tool(
-            _tool_function(tool, service, resolvers[tool.roots]),
+            _tool_function(tool, service, resolvers[roots]),
             name=tool.name,
             title=tool.annotations.title,
             description=tool.description,
@@ -170,6 +226,8 @@ def _tool_function(tool: Tool, service: BPEService, roots_resolver: Callable):
             raise ToolError(f"{where}{exc.strerror or exc}") from None
         except TrainingCancelled:
             raise ToolError("the call was cancelled; nothing was saved") from None
+        except EvaluationCancelled:
+            raise ToolError("the call was cancelled") from None
 
     function.__name__ = function.__qualname__ = tool.name
     function.__signature__ = inspect.Signature(parameters, return_annotation=tool.result_model)
@@ -239,7 +297,7 @@ def _cancel_requested() -> bool:
     return False
 
 
-def _roots_resolvers(config: ServerConfig) -> dict[RootsWanted, Callable]:
+def _roots_resolvers(config: ServerConfig) -> dict[str, Callable]:
     """Resolvers that fetch the client's roots, only when a call needs files.
 
     They ask only clients that declare the roots capability; the SDK sends
@@ -256,10 +314,13 @@ def _roots_resolvers(config: ServerConfig) -> dict[RootsWanted, Callable]:
     def when_paths_given(ctx: Context, paths: list[str] | None, counts_path: str | None = None) -> ListRoots | None:
         return ListRoots() if (paths or counts_path) and offers_roots(ctx) else None
 
+    def when_only_paths_given(ctx: Context, paths: list[str] | None) -> ListRoots | None:
+        return ListRoots() if paths and offers_roots(ctx) else None
+
     def always(ctx: Context) -> ListRoots | None:
         return ListRoots() if offers_roots(ctx) else None
 
-    return {"never": never, "paths": when_paths_given, "always": always}
+    return {"never": never, "paths": when_paths_given, "paths only": when_only_paths_given, "always": always}
 
 
 def _root_paths(roots: ListRootsResult | None) -> list[Path]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import schemas as s
 from . import token_view_app
-from .tooling import Tool, changes_storage, read_only
+from .tooling import Tool, changes_storage, read_only, summary_first
 
 TOOLS: list[Tool] = [
     Tool(
@@ -44,6 +44,21 @@ TOOLS: list[Tool] = [
         lambda service, args, call: service.import_tokenizer(args, files=call.files()),
         changes_storage("Import a tokenizer file", idempotent=True),
         roots="always",
+    ),
+    Tool(
+        "evaluate_tokenizer", s.EvaluateInput, s.EvaluateResult,
+        lambda service, args, call: summary_first(*service.evaluate(
+            args, files=call.files() if args.paths else None, progress=call.progress, should_stop=call.should_stop)),
+        read_only("Evaluate a tokenizer"),
+        roots="paths",
+    ),
+    Tool(
+        "compare_tokenizers", s.CompareInput, s.CompareResult,
+        lambda service, args, call: summary_first(*service.compare(
+            args, files=call.files() if args.paths else None, progress=call.progress, should_stop=call.should_stop)),
+        read_only("Compare tokenizers"),
+        roots="paths",
+        meta=token_view_app.TOOL_META,
     ),
     Tool(
         "export_tokenizer", s.ExportInput, s.ExportResult,

@@ -20,7 +20,8 @@ from server import ServerConfig, build_server
 pytestmark = pytest.mark.anyio
 
 # Valid values for required arguments, so that one argument at a time is wrong.
-VALID = {"name": "ok", "tokenizer": "tok", "text": "a", "ids": [1], "paths": ["a.txt"], "destination": "out"}
+VALID = {"name": "ok", "tokenizer": "tok", "tokenizers": ["tok", "tok2"], "text": "a", "ids": [1], "paths": ["a.txt"],
+         "destination": "out"}
 # What pydantic says that a caller should never see.
 PYDANTIC_WORDS = ["pydantic", "should", "type=", "input_value", "constrained-", "literal[", "list[", "validation error"]
 

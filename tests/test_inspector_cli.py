@@ -10,6 +10,7 @@ under --strict).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from node_clients import client_env, http_server, node_program
 
 CORPUS = "low low low low low lower lower newest newest newest newest newest newest widest widest widest"
 TOOLS = {"train_bpe", "encode", "decode", "inspect_vocab", "explain", "list_tokenizers", "delete_tokenizer",
-         "import_tokenizer", "export_tokenizer"}
+         "import_tokenizer", "evaluate_tokenizer", "compare_tokenizers", "export_tokenizer"}
 EXIT_OK, EXIT_ERROR, EXIT_TOOL_ERROR = 0, 1, 5
 
 
@@ -67,7 +68,11 @@ def inspector(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"inspector-{request.param}")
     env = client_env(root / "home")
     if request.param == "stdio":
-        yield Inspector(argv, [], [str(SERVER_SCRIPT), "--data-dir", str(root / "data")], env)
+        # The Inspector starts a stdio server with a minimal environment: pass PYTHONPATH on, so that the
+        # server runs the code under test (a worktree's), as the HTTP server started here does.
+        python_path = os.pathsep.join(os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p)
+        passed = ["-e", f"PYTHONPATH={python_path}"] if python_path else []
+        yield Inspector(argv, passed, [str(SERVER_SCRIPT), "--data-dir", str(root / "data")], env)
     else:
         with http_server(root / "data", root / "server.log") as url:
             yield Inspector(argv, ["--transport", "http", "--server-url", url], [], env)

@@ -9,9 +9,9 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp_types import PromptReference, ResourceTemplateReference
 
-from bpe_core import load_tokenizer
+from bpe_core import load_tokenizer, reference
 from server import ServerConfig, build_server
-from server.storage import TokenizerStore
+from server.storage import REFERENCES, TokenizerStore
 
 pytestmark = pytest.mark.anyio
 
@@ -104,7 +104,8 @@ async def test_completion_of_tokenizer_names(server, mode):
         everything = await client.complete(prompt, {"name": "tokenizer", "value": ""})
         other_argument = await client.complete(prompt, {"name": "sentence", "value": "ca"})
     assert by_prefix.completion.values == ["cat-small", "cats"] and by_prefix.completion.total == 2
-    assert everything.completion.values == ["cat-small", "cats", "dogs"]
+    # The stored names, then the read-only reference tokenizers and the model names that select them.
+    assert everything.completion.values == ["cat-small", "cats", "dogs", *REFERENCES, *reference.MODEL_ALIASES]
     assert other_argument.completion.values == []
 
 

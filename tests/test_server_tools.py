@@ -33,7 +33,12 @@ TOOLS = {
     "explain": (schemas.ExplainResult, True),
     "list_tokenizers": (schemas.TokenizerList, True),
     "delete_tokenizer": (schemas.DeleteResult, False),
+    "evaluate_tokenizer": (schemas.EvaluateResult, True),
+    "compare_tokenizers": (schemas.CompareResult, True),
 }
+#: Every tool definition is sent to the model on every turn: the whole tools/list, as a client sees it,
+#: stays under this many characters (issue 11).
+TOOLS_LIST_BUDGET = 39_000
 
 
 @pytest.fixture
@@ -103,6 +108,20 @@ async def test_every_tool_has_described_bounded_schemas_and_honest_annotations(s
     assert vocab["minimum"] == 1 and vocab["maximum"] == 1_000_000
     limit = tools["inspect_vocab"].input_schema["properties"]["limit"]
     assert limit["maximum"] == schemas.PAGE_LIMIT_MAX
+
+
+async def test_the_tool_list_fits_its_budget(server, mode):
+    async with Client(server, mode=mode) as client:
+        listing = await client.list_tools()
+    size = len(listing.model_dump_json(by_alias=True, exclude_none=True))
+    assert {"evaluate_tokenizer", "compare_tokenizers"} <= {tool.name for tool in listing.tools}
+    assert size < TOOLS_LIST_BUDGET, f"tools/list is {size:,} characters, over its budget of {TOOLS_LIST_BUDGET:,}"
+    # What was cut tells a model nothing: generated titles repeat the names, null defaults repeat 'optional'.
+    assert '"title":"' not in listing.model_dump_json(by_alias=True, exclude_none=True, include={"tools": {
+        "__all__": {"input_schema", "output_schema"}}})
+    assert '"default":null' not in listing.model_dump_json(by_alias=True, exclude_none=True)
+    train = {tool.name: tool for tool in listing.tools}["train_bpe"].input_schema["properties"]
+    assert train["mode"]["default"] == "byte_level"  # real defaults stay
 
 
 # --- train, encode, decode ---------------------------------------------------------------

@@ -32,8 +32,9 @@ async def test_the_page_is_a_listed_app_resource_and_encode_points_at_it(server,
     assert page.mime_type == "text/html;profile=mcp-app"
     assert page.text == token_view.app_html()
     assert tools["encode"].meta == {"ui": {"resourceUri": RESOURCE_URI}}
-    # Only encode draws tokens; the other tools stay plain.
-    assert [name for name, tool in tools.items() if tool.meta] == ["encode"]
+    # Only encode and compare_tokenizers draw tokens; the other tools stay plain.
+    assert [name for name, tool in tools.items() if tool.meta] == ["encode", "compare_tokenizers"]
+    assert tools["compare_tokenizers"].meta == {"ui": {"resourceUri": RESOURCE_URI}}
     if mode == "auto":  # the 2026 era advertises extensions; the SDK sends none in the 2025 handshake
         assert "io.modelcontextprotocol/ui" in (capabilities.extensions or {})
 

@@ -80,18 +80,21 @@ def served(tmp_path_factory):
             arguments = {"tokenizer": "news", "text": TEXT, "return_tokens": True, "return_offsets": True}
             encoded = await client.call_tool("encode", arguments)
             assert not encoded.is_error, encoded.content[0].text
-        return page.text, arguments, encoded.model_dump(mode="json", by_alias=True, exclude_none=True), server
+            comparing = {"tokenizers": ["news", "small"], "text": TEXT, "sample_chars": 2000}
+            compared = await client.call_tool("compare_tokenizers", comparing)
+            assert not compared.is_error, compared.content[0].text
+        dump = lambda result: result.model_dump(mode="json", by_alias=True, exclude_none=True)  # noqa: E731
+        return page.text, arguments, dump(encoded), comparing, dump(compared)
 
-    html, arguments, encoded, server = anyio.run(from_server)
-    # A comparison's shape: one segmentation per tokenizer (see server/token_view_app.py).
-    store = TokenizerStore(data_dir)
-    compared = {"segmentations": [token_view.segment(store.load(name).tokenizer, name, TEXT).to_dict()
-                                  for name in ("news", "small")]}
-    pages = {f"/{kind}-{theme}.html": host_page(html, arguments, result, theme)
-             for kind, result in (("encode", encoded), ("compare", {"content": [], "structuredContent": compared}))
+    html, arguments, encoded, comparing, compared = anyio.run(from_server)
+    # compare_tokenizers' result as a host hands it over: its sample, one segmentation per tokenizer.
+    expected = [token_view.segment(TokenizerStore(data_dir).load(name).tokenizer, name, TEXT).to_dict()
+                for name in ("news", "small")]
+    pages = {f"/{kind}-{theme}.html": host_page(html, call_arguments, result, theme)
+             for kind, call_arguments, result in (("encode", arguments, encoded), ("compare", comparing, compared))
              for theme in ("light", "dark")}
     with serve(pages) as url, chromium() as browser:
-        yield url, browser, encoded["structuredContent"], compared
+        yield url, browser, encoded["structuredContent"], expected
 
 
 def open_app(browser, url: str, page_name: str, theme: str):
@@ -163,7 +166,7 @@ def test_several_tokenizers_one_above_the_other(served, theme, tmp_path):
     try:
         drawn = rows(frame)
         assert [r["tokenizer"] for r in drawn] == ["news", "small"]
-        for row, expected in zip(drawn, compared["segmentations"]):
+        for row, expected in zip(drawn, compared):
             assert [t["id"] for t in row["tokens"]] == [t["id"] for t in expected["tokens"]]
             assert row["counts"].startswith(f"{len(expected['tokens'])} tokens")
         assert len(drawn[1]["tokens"]) > len(drawn[0]["tokens"])  # the smaller vocabulary needs more tokens
