@@ -25,9 +25,10 @@ from .counts import DEFAULT_UNK_TOKEN, CountSettings, CountsTable, load_counts
 from .errors import BPEError
 from .pretokenize import PreTokenizer
 from .tokenizer import MODES, Tokenizer, TrainingReport
-from .trainer import POLICIES, learn_merges
+from .trainer import POLICIES, learn_merges, without_cyclic_gc
 
 
+@without_cyclic_gc
 def train(
     texts: str | Iterable[str] = (),
     *,
