@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -153,18 +152,25 @@ async def test_the_reply_budget_still_applies_to_references(tmp_path, mode):
 
 def test_two_first_uses_at_once_load_once(tmp_path, monkeypatch):
     store = TokenizerStore(tmp_path)
-    calls = []
+    calls, entered = [], []
+    everyone_asked = threading.Event()
     real = reference.load_reference
 
-    def slow_load(name, **options):
+    def held_load(name, **options):
         calls.append(name)
-        time.sleep(0.2)  # widen the window in which a second first use could start its own load
+        # The load goes on only once every thread has asked for the tokenizer, so the first uses overlap.
+        assert everyone_asked.wait(timeout=60), "the other threads never asked"
         return real(name, **options)
 
-    monkeypatch.setattr(reference, "load_reference", slow_load)
+    def first_use(name):
+        entered.append(name)
+        if len(entered) == 4:
+            everyone_asked.set()
+        results.append(store.load(name).tokenizer)
+
+    monkeypatch.setattr(reference, "load_reference", held_load)
     results = []
-    threads = [threading.Thread(target=lambda n=n: results.append(store.load(n).tokenizer))
-               for n in ("gpt-4o", "o200k_base", "gpt-4o-mini", "o200k")]
+    threads = [threading.Thread(target=first_use, args=(n,)) for n in ("gpt-4o", "o200k_base", "gpt-4o-mini", "o200k")]
     for thread in threads:
         thread.start()
     for thread in threads:
