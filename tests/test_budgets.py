@@ -107,8 +107,11 @@ def test_small_requests_cannot_exhaust_the_server(tmp_path):
                               "params": {"name": "train_bpe", "arguments": {"name": f"cjk{i}", "text": text,
                                                                               "vocab_size": 3000}}})
         replies = [server.reply(f"t{i}", timeout=600)["result"] for i in range(12)]
+        # How many find a free slot depends on how soon the first ones finish (the refusal itself is
+        # tested with events in test_trainings_beyond_the_limit_get_a_busy_error): each one either
+        # trains or is told the server is busy, and the memory below is what counts here.
         busy = [r for r in replies if r["isError"] and "busy" in r["content"][0]["text"]]
-        assert len(busy) >= 10 and all(not r["isError"] for r in replies if r not in busy), replies
+        assert all(not r["isError"] for r in replies if r not in busy), replies
         # Encode caches: 300 calls of long distinct words, and 400 different allowed_special subsets.
         specials = [f"<|s{i}|>" for i in range(12)]
         trained = call(12, "train_bpe", {"name": "specials", "text": TEXT, "vocab_size": 300, "special_tokens": specials})
