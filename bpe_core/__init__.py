@@ -13,7 +13,9 @@ Modules, in the order a textbook would read them:
 * :mod:`~bpe_core.counting` - stream a corpus into word counts (in shards)
 * :mod:`~bpe_core.counts` - counts files: count once, merge, train from them
 * :mod:`~bpe_core.dask_counting` - count on a Dask cluster
-* :mod:`~bpe_core.trainer` - learn merges (one mechanism, two policies)
+* :mod:`~bpe_core.families` - what classic and byte-level BPE each decide
+* :mod:`~bpe_core.merge_learning` - learn merges from word counts (the trainer)
+* :mod:`~bpe_core.training_pipeline` - ``train()``: count, learn, assemble
 * :mod:`~bpe_core.merging` - apply merges to a word
 * :mod:`~bpe_core.tokenizer` - encode, decode, batch, explain
 * :mod:`~bpe_core.serialization` - the native JSON format
@@ -43,7 +45,7 @@ from .tokenizer import (
     TrainingReport,
     WordExplanation,
 )
-from .training import train
+from .training_pipeline import train
 
 __all__ = [
     "BPEError",

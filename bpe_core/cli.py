@@ -52,7 +52,7 @@ from .reference import (
     resolve_reference_name,
 )
 from .tokenizer import MODES, Tokenizer
-from .training import train
+from .training_pipeline import train
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
@@ -406,7 +406,7 @@ def cmd_inspect(args) -> int:
         def shown(symbol: str) -> str:
             return display.visible(display.symbol_text(tokenizer, symbol))
 
-        note = "" if tokenizer.mode == "classic" else f" ({display.BYTES_NOTE})"
+        note = f" ({tokenizer.family.tokens_note})" if tokenizer.family.tokens_note else ""
         lines.append(f"first {len(info['first_merges'])} merges{note}:")
         lines += [f"  #{m['rank']:<5} {shown(m['left'])} + {shown(m['right'])} -> {shown(m['token'])}  (id {m['id']})"
                   for m in info["first_merges"]]

@@ -332,32 +332,46 @@ def _text_pieces(texts: list[str]) -> Iterator[str]:
             start = end
 
 
+@dataclass(frozen=True)
+class CorpusReading:
+    """How a corpus is read, as ``train()`` and ``count_words()`` take it.
+
+    * ``text_field`` names the text of JSON Lines records and the Parquet
+      column; ``on_error`` is ``"fail"`` (stop at the first bad record, the
+      default) or ``"skip"`` (skip bad records, and report them);
+    * ``workers`` processes count shards in parallel (default: the cores
+      available) when the corpus is large enough to be worth it; with
+      ``dask`` (a ``distributed.Client``, a scheduler address, or
+      ``"local[:N]"``) the shards are counted on that cluster instead;
+      ``shard_bytes`` overrides the size shards are cut to.
+
+    >>> CorpusReading(workers=1).on_error
+    'fail'
+    """
+
+    text_field: str = DEFAULT_TEXT_FIELD
+    on_error: str = "fail"
+    workers: int | None = None
+    dask: object = None
+    shard_bytes: int | None = None
+
+
 def count_words(
     texts: Iterable[str],
     files: Iterable[str | os.PathLike],
     pre_tokenizer: PreTokenizer,
     special_tokens: Iterable[str] = (),
+    reading: CorpusReading = CorpusReading(),
     *,
-    workers: int | None = None,
-    text_field: str = DEFAULT_TEXT_FIELD,
-    on_error: str = "fail",
-    shard_bytes: int | None = None,
-    dask=None,
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> WordCounts:
     """Count the words of every text and file.
 
-    ``workers`` processes count shards in parallel (default: the cores
-    available) when the corpus is large enough to be worth it; with
-    ``dask`` (a ``distributed.Client``, a scheduler address, or
-    ``"local[:N]"``) the shards are counted on that cluster instead.  The
-    result is the same whatever the number of workers and the shard size.
-
-    ``text_field`` names the text of JSON Lines records and the Parquet
-    column; ``on_error`` is ``"fail"`` (stop at the first bad record, the
-    default) or ``"skip"`` (skip bad records, and report them).
+    ``reading`` says how (see :class:`CorpusReading`); the result is the
+    same whatever the number of workers and the shard size.
     """
+    text_field, on_error, workers, dask = reading.text_field, reading.on_error, reading.workers, reading.dask
     texts = list(texts)
     files = check_corpus_files(files)
     check_text_field(text_field)
@@ -366,7 +380,7 @@ def count_words(
     if dask is not None:
         # Dask workers may run elsewhere, in another directory: they get absolute paths.
         files = [path if is_url(path) else path.absolute() for path in files]
-    shards = plan_shards(files, shard_bytes or (DASK_SHARD_BYTES if dask is not None else SHARD_BYTES))
+    shards = plan_shards(files, reading.shard_bytes or (DASK_SHARD_BYTES if dask is not None else SHARD_BYTES))
     text_bytes = [len(t.encode("utf-8", "surrogatepass")) if isinstance(t, str) else 0 for t in texts]
     total_bytes = sum(text_bytes) + sum(shard.size for shard in shards)  # bytes, as progress reports them
     workers = available_cores() if workers is None else max(1, int(workers))

@@ -46,12 +46,11 @@ from typing import Iterable, Sequence
 
 from .atomic_files import write_atomically_streamed
 from .base import ProgressCallback, StopCheck
-from .corpus_formats import DEFAULT_TEXT_FIELD
-from .counting import add_counts
+from .counting import CorpusReading, add_counts
 from .counting import count_words as count_corpus_words
 from .errors import BPEError
-from .pretokenize import PreTokenizer, resolve_pattern
-from .tokenizer import MODES
+from .families import DEFAULT_MODE, FAMILIES, family_named
+from .pretokenize import PreTokenizer
 
 COUNTS_FORMAT = "bpe_core-counts"
 COUNTS_VERSION = 1
@@ -70,11 +69,10 @@ class CountSettings:
     unk_token: str | None = None  # classic only: cut out of the corpus like a special token
 
     @classmethod
-    def create(cls, mode: str = "byte_level", pattern: str | None = None, special_tokens: Sequence[str] = (),
+    def create(cls, mode: str = DEFAULT_MODE, pattern: str | None = None, special_tokens: Sequence[str] = (),
                unk_token: str | None = DEFAULT_UNK_TOKEN) -> CountSettings:
         """Checked settings (the errors ``train()`` gives for the same arguments)."""
-        if mode not in MODES:
-            raise BPEError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+        family = family_named(mode)
         if isinstance(special_tokens, str):
             raise BPEError(
                 f"special_tokens must be a list of strings, not the string {special_tokens!r}; "
@@ -83,9 +81,9 @@ class CountSettings:
         specials = tuple(dict.fromkeys(special_tokens))
         if any(not isinstance(s, str) or not s for s in specials):
             raise BPEError(f"special tokens must be non-empty strings; got {special_tokens!r}")
-        pre_tokenizer = PreTokenizer.create(resolve_pattern(mode, pattern, default=DEFAULT_PATTERN))
-        return cls(mode, pre_tokenizer.name, pre_tokenizer.pattern, specials,
-                   (unk_token or DEFAULT_UNK_TOKEN) if mode == "classic" else None)
+        pre_tokenizer = PreTokenizer.create(family.pre_tokenizer(pattern, default=DEFAULT_PATTERN))
+        return cls(family.name, pre_tokenizer.name, pre_tokenizer.pattern, specials,
+                   (unk_token or DEFAULT_UNK_TOKEN) if family.needs_unk_token else None)
 
     @property
     def pre_tokenizer_pattern(self) -> str:
@@ -154,34 +152,44 @@ def count_words(
     texts: str | Iterable[str] = (),
     *,
     files: Iterable[str | os.PathLike] = (),
-    mode: str = "byte_level",
+    mode: str = DEFAULT_MODE,
     pattern: str | None = None,
     special_tokens: Sequence[str] = (),
     unk_token: str = DEFAULT_UNK_TOKEN,
-    text_field: str = DEFAULT_TEXT_FIELD,
-    on_error: str = "fail",
-    workers: int | None = None,
-    dask=None,
-    shard_bytes: int | None = None,
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
+    **reading,
 ) -> CountsTable:
     """Count the words of a corpus as ``train()`` would, to save, merge or train from later.
 
-    Takes ``train()``'s corpus and pre-tokenizer arguments (``texts``,
-    ``files``, ``mode``, ``pattern``, ``special_tokens``, ``unk_token``,
-    ``text_field``, ``on_error``, ``workers``, ``dask``).
+    Takes ``train()``'s corpus and pre-tokenizer arguments: ``texts``,
+    ``files``, ``mode``, ``pattern``, ``special_tokens``, ``unk_token``, and
+    the keywords of :class:`~bpe_core.counting.CorpusReading` (``text_field``,
+    ``on_error``, ``workers``, ``dask``, ``shard_bytes``).
     """
-    settings = CountSettings.create(mode, pattern, special_tokens, unk_token)
+    unknown = sorted(set(reading) - set(CorpusReading.__dataclass_fields__))
+    if unknown:
+        raise TypeError(f"count_words() got unexpected keyword arguments {unknown}")
+    return count_table(texts, files, CountSettings.create(mode, pattern, special_tokens, unk_token),
+                       CorpusReading(**reading), on_progress=on_progress, should_stop=should_stop)
+
+
+def count_table(
+    texts: str | Iterable[str],
+    files: str | os.PathLike | Iterable[str | os.PathLike],
+    settings: CountSettings,
+    reading: CorpusReading,
+    *,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+) -> CountsTable:
+    """:func:`count_words` with its settings checked already (what ``train()`` calls)."""
     if isinstance(texts, str):
         texts = [texts]
     if isinstance(files, (str, os.PathLike)):
         files = [files]
-    counted = count_corpus_words(
-        texts, files, PreTokenizer.create(settings.pre_tokenizer_pattern), settings.reserved, workers=workers,
-        text_field=text_field, on_error=on_error, shard_bytes=shard_bytes, dask=dask, on_progress=on_progress,
-        should_stop=should_stop,
-    )
+    counted = count_corpus_words(texts, files, PreTokenizer.create(settings.pre_tokenizer_pattern),
+                                 settings.reserved, reading, on_progress=on_progress, should_stop=should_stop)
     return CountsTable(settings, counted.counts, counted.corpus_bytes, counted.skipped_records, counted.problems)
 
 
@@ -259,12 +267,11 @@ def _read_header(path: Path, line: str) -> tuple[CountSettings, dict]:
         raise BPEError(f"counts file {str(path)!r} has format version {version!r}; this bpe_core reads version "
                        f"{COUNTS_VERSION}; count the corpus again with this version")
     mode = header.get("mode")
-    if mode not in MODES:
-        raise BPEError(f"counts file {str(path)!r}: the header's mode must be one of {', '.join(MODES)}; "
+    if not isinstance(mode, str) or mode not in FAMILIES:
+        raise BPEError(f"counts file {str(path)!r}: the header's mode must be one of {', '.join(FAMILIES)}; "
                        f"got {mode!r}")
-    pattern = header.get("regex") or header.get("pattern")
     try:
-        settings = CountSettings.create(mode, None if mode == "classic" else pattern,
+        settings = CountSettings.create(mode, header.get("regex") or header.get("pattern"),
                                         header.get("special_tokens") or (), header.get("unk_token"))
     except BPEError as exc:
         raise BPEError(f"counts file {str(path)!r}: its header's settings cannot be used: {exc}") from None

@@ -18,27 +18,11 @@ inside a symbol shows as ``␣`` and a newline as ``\\n``:
 '␣low  er  \\\\n'
 
 Classic symbols are text already and keep their ``</w>`` (the textbook
-shows it).  :data:`NOTATION` says all this in one sentence per mode, for
-the top of a screen that uses it.
+shows it).  Each family's ``notation`` (:mod:`bpe_core.families`) says all
+this in one sentence, for the top of a screen that uses it.
 """
 
 from __future__ import annotations
-
-from .byte_symbols import SYMBOL_TO_BYTE
-
-#: What the notation means, said once at the top of a walkthrough.
-NOTATION = {
-    "classic": "Classic BPE: each word is spelled as characters plus '</w>' (end of word); merges are applied "
-               "in the order they were learned.",
-    "byte_level": "Byte-level BPE: each word (spaces included, shown as '␣') is spelled as UTF-8 bytes; a "
-                  "character of several bytes starts as several symbols. Symbols show the text their bytes "
-                  "spell, and bytes that are only part of a character as \\xNN (for example '中' is "
-                  "\\xe4 \\xb8 \\xad until merges join them). The merge with the lowest rank present is "
-                  "applied first.",
-}
-
-#: The same, short, for a list of byte-level tokens.
-BYTES_NOTE = "shown as text: '␣' is a space, \\xNN one byte of a character split between tokens"
 
 # Whitespace that would break a line or a column, and in a row of symbols a space too.
 _ESCAPED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
@@ -57,12 +41,9 @@ def readable_bytes(data: bytes) -> str:
 
 def symbol_text(tokenizer, symbol: str) -> str:
     """A stored symbol or token (``'Ġlow'``, ``'est</w>'``) as people read it."""
-    if tokenizer.mode == "classic" or symbol in tokenizer.special_tokens:
+    if symbol in tokenizer.special_tokens:
         return symbol
-    try:
-        return readable_bytes(bytes(SYMBOL_TO_BYTE[s] for s in symbol))
-    except KeyError:  # not spelled in byte symbols (cannot happen in a trained vocabulary)
-        return symbol
+    return tokenizer.family.shown(symbol)
 
 
 def visible(text: str) -> str:
@@ -104,7 +85,7 @@ def walkthrough(tokenizer, explanations, learned=None, *, listed=None) -> str:
     def shown_row(symbols: list[str]) -> str:
         return row([symbol_text(tokenizer, symbol) for symbol in symbols])
 
-    lines = [NOTATION[tokenizer.mode]]
+    lines = [tokenizer.family.notation]
     if learned is not None:
         lines.append("")
         lines.append(f"Merges learned from the corpus ({len(learned)} shown), most frequent pair first:")

@@ -50,8 +50,7 @@ from typing import Iterable, Iterator
 
 import regex
 
-from .base import END_OF_WORD, ProgressCallback, StopCheck
-from .byte_symbols import SYMBOL_TO_BYTE
+from .base import ProgressCallback, StopCheck
 from .counting import check_corpus_files
 from .display import quoted, visible
 from .errors import BPEError, EvaluationCancelled
@@ -345,23 +344,12 @@ class _Tally:
         self.seconds += time.perf_counter() - started
 
     def _round_trips(self, block: _Block, ids: list[int]) -> bool:
-        if self.tokenizer.mode == "classic":
-            # Classic BPE keeps words, not whitespace: compare with the words joined by single spaces.
-            expected = " ".join(block.text.split())
-            decoded = self.tokenizer.decode(ids)
-            if decoded == expected:
-                return True
-            where = next((i for i, (a, b) in enumerate(zip(decoded, expected)) if a != b), min(len(decoded), len(expected)))
-            self._note_failure(f"{block.source}: the words differ from character {where} of the normalised text")
-            return False
         fast_decode = getattr(self.encode, "decode_bytes", None)
-        decoded_bytes = fast_decode(ids) if fast_decode else b"".join(map(self.token_bytes.__getitem__, ids))
-        data = block.text.encode("utf-8", "surrogatepass")
-        if decoded_bytes == data:
+        decoded = fast_decode(ids) if fast_decode else b"".join(map(self.token_bytes.__getitem__, ids))
+        difference = self.tokenizer.family.round_trip_difference(decoded, block.text)
+        if difference is None:
             return True
-        where = next((i for i, (a, b) in enumerate(zip(decoded_bytes, data)) if a != b),
-                     min(len(decoded_bytes), len(data)))
-        self._note_failure(f"{block.source}: decoding differs from byte {where} of the block at character {block.start}")
+        self._note_failure(f"{block.source} (block at character {block.start}): {difference}")
         return False
 
     def _note_failure(self, where: str) -> None:
@@ -434,14 +422,6 @@ def _check_limit(value: int, argument: str, low: int = 0) -> int:
     return value
 
 
-def _token_length(tokenizer: Tokenizer, token_id: int) -> int:
-    """Bytes (byte-level: one symbol per byte) or characters (classic, without ``</w>``)."""
-    token = tokenizer.id_to_token[token_id]
-    if tokenizer.mode == "classic":
-        return len(token[: -len(END_OF_WORD)] if token.endswith(END_OF_WORD) else token)
-    return len(token) if token not in tokenizer.special_tokens else len(token.encode("utf-8"))
-
-
 def _merge_parts(tokenizer: Tokenizer) -> dict[int, tuple[int, int]]:
     """id of a merged token -> the ids of the two tokens its first merge joins (kept per tokenizer)."""
     parts = _MERGE_PARTS.get(tokenizer)
@@ -480,25 +460,17 @@ def _result(tally: _Tally, totals: _Totals, *, top_k: int, list_limit: int, list
 
     def entries(ids: Iterable[int]) -> list[TokenEntry]:
         # Longest first: a long token that never occurs is the likeliest to be under-trained.
-        keyed = heapq.nsmallest(list_offset + list_limit, ((-_token_length(tokenizer, i), i) for i in ids))
+        keyed = heapq.nsmallest(list_offset + list_limit, ((-tokenizer.token_length(i), i) for i in ids))
         return [TokenEntry(i, tokenizer.readable(i), -negative) for negative, i in keyed[list_offset:]]
 
     lengths: Counter[str] = Counter()
     length_sum = 0
     for token_id, n in counts.items():
-        length = _token_length(tokenizer, token_id)
+        length = tokenizer.token_length(token_id)
         length_sum += length * n
         lengths[str(length) if length < LONG_TOKEN else f"{LONG_TOKEN}+"] += n
-    fallback = None
-    if tokenizer.mode == "byte_level":
-        # A single-byte token is spelled by one byte symbol.
-        id_to_token = tokenizer.id_to_token
-        fallback = sum(n for i, n in counts.items()
-                       if len(token := id_to_token[i]) == 1 and SYMBOL_TO_BYTE.get(token, 0) >= 0x80)
-    notes = []
-    if tokenizer.mode == "classic":
-        notes.append("classic BPE keeps words, not whitespace: the round trip compares the words joined by single "
-                     "spaces, and tokens/word counts </w> pieces")
+    fallback = tokenizer.family.byte_fallback_bytes(tokenizer.id_to_token, counts)
+    notes = [tokenizer.family.evaluation_note] if tokenizer.family.evaluation_note else []
     if tally.cutter.forced:
         notes.append(f"{tally.cutter.forced} block(s) were cut where words may join (no line end between a "
                      "non-space characters for a long stretch): counts there may differ by a token")
@@ -519,7 +491,7 @@ def _result(tally: _Tally, totals: _Totals, *, top_k: int, list_limit: int, list
         top_tokens=[TokenCount(i, tokenizer.readable(i), n, n / tokens) for i, n in counts.most_common(top_k)],
         round_trip_checked=tally.checked, round_trip_failures=tally.failures,
         first_round_trip_failure=tally.first_failure, byte_fallback_bytes=fallback,
-        unknown_tokens=counts.get(tokenizer._unk_id, 0) if tokenizer.mode == "classic" else None,
+        unknown_tokens=None if tokenizer.unk_token is None else counts.get(tokenizer.vocab[tokenizer.unk_token], 0),
         forced_cuts=tally.cutter.forced, seconds=tally.seconds,
         megabytes_per_second=per(totals.bytes / 1e6, tally.seconds), notes=notes,
     )

@@ -36,6 +36,7 @@ from typing import Callable
 
 from .byte_symbols import SYMBOL_TO_BYTE
 from .errors import BPEError
+from .families import BYTE_LEVEL
 from .pretokenize import PRESET_PATTERNS
 from .tokenizer import Tokenizer
 
@@ -64,8 +65,8 @@ def fast_reason(tokenizer: Tokenizer) -> str | None:
     """Why ``tokenizer`` cannot use the fast encoder (``None``: it can, or may after the rank check)."""
     if not tiktoken_available():
         return "tiktoken is not installed (pip install 'mcp-server-bpe[fast]')"
-    if tokenizer.mode != "byte_level":
-        return "classic BPE has no tiktoken form"
+    if tokenizer.family is not BYTE_LEVEL:
+        return f"{tokenizer.mode} BPE has no tiktoken form"
     if tokenizer.pattern_name not in PRESET_PATTERNS:
         return "its pre-tokenizer is a custom regex, not one of the presets"
     return None

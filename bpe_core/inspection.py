@@ -27,8 +27,6 @@ from typing import Literal
 
 import regex
 
-from .base import END_OF_WORD
-from .byte_symbols import bytes_to_symbols
 from .errors import BPEError
 
 TokenKind = Literal["special", "unknown", "end_of_word", "byte", "character", "merged"]
@@ -54,24 +52,6 @@ class MergeNode:
     cut: bool = False
 
 
-def token_text(tokenizer, token_id: int) -> str:
-    """What a token reads as: its bytes as text (byte-level) or the token
-    without its end-of-word mark (classic).
-
-    >>> from bpe_core import train
-    >>> tok = train("low low", mode="classic", num_merges=3)
-    >>> token_text(tok, tok.vocab["low</w>"])
-    'low'
-    """
-    if tokenizer.mode == "classic":
-        token = tokenizer.id_to_token[token_id]
-        if token in tokenizer.special_tokens or token == tokenizer.unk_token:
-            return token
-        # Only a final </w> ends a word; one inside a token is text that spelled "</w>" (as token_bytes reads it).
-        return token.removesuffix(END_OF_WORD)
-    return tokenizer.readable(token_id)
-
-
 def token_id_of(tokenizer, token: str) -> int | None:
     """The id of a token given as stored (``'Ġlow'``, ``'low</w>'``) or as the text it reads as
     (``' low'``; classic: ``'low'`` for the word-final token), else ``None``.
@@ -83,21 +63,8 @@ def token_id_of(tokenizer, token: str) -> int | None:
     """
     if token in tokenizer.vocab:
         return tokenizer.vocab[token]
-    if tokenizer.mode == "classic":
-        stored = token + END_OF_WORD
-    else:
-        try:
-            stored = bytes_to_symbols(token.encode("utf-8"))
-        except UnicodeEncodeError:  # a lone surrogate is no token's text
-            return None
-    return tokenizer.vocab.get(stored)
-
-
-def token_length(tokenizer, token_id: int) -> int:
-    """Length in bytes (byte-level) or characters without ``</w>`` (classic)."""
-    if tokenizer.mode == "classic":
-        return len(token_text(tokenizer, token_id))
-    return len(tokenizer.token_bytes(token_id))
+    stored = tokenizer.family.stored_form(token)
+    return None if stored is None else tokenizer.vocab.get(stored)
 
 
 def merge_origins(tokenizer) -> dict[int, tuple[int, int, int]]:
@@ -121,12 +88,12 @@ def token_kind(tokenizer, token_id: int, origins: dict | None = None) -> TokenKi
         return "special"
     if tokenizer.unk_token is not None and token == tokenizer.unk_token:
         return "unknown"
-    if tokenizer.mode == "classic" and token == END_OF_WORD:
+    if token == tokenizer.family.end_of_word:
         return "end_of_word"
     origins = merge_origins(tokenizer) if origins is None else origins
     if token_id in origins:
         return "merged"
-    return "byte" if tokenizer.mode == "byte_level" else "character"
+    return tokenizer.family.base_kind
 
 
 def merge_tree(
@@ -269,7 +236,7 @@ def vocabulary_summary(tokenizer, origins: dict | None = None, *, first_merges: 
         "base_symbols": tokenizer.vocab_size - len(origins) - len(tokenizer.special_tokens),
         "special_tokens": dict(tokenizer.special_tokens),
         "unk_token": tokenizer.unk_token,
-        "length_unit": "bytes" if tokenizer.mode == "byte_level" else "characters",
+        "length_unit": tokenizer.family.length_unit,
         "length_histogram": length_histogram(tokenizer),
         "first_merges": [
             {"rank": rank, "left": left, "right": right, "token": left + right, "id": tokenizer.vocab[left + right]}
@@ -291,7 +258,7 @@ def length_histogram(tokenizer) -> dict[int, int]:
     specials = set(tokenizer.special_tokens.values())
     for token_id in tokenizer.id_to_token:
         if token_id not in specials:
-            length = token_length(tokenizer, token_id)
+            length = tokenizer.token_length(token_id)
             counts[length] = counts.get(length, 0) + 1
     return dict(sorted(counts.items()))
 
@@ -324,7 +291,7 @@ def find_tokens(
         except regex.error as exc:
             raise BPEError(f"search pattern {pattern!r} is not a valid regular expression: {exc}") from None
     ids = sorted(tokenizer.id_to_token)
-    texts = {token_id: token_text(tokenizer, token_id) for token_id in ids}
+    texts = {token_id: tokenizer.token_text(token_id) for token_id in ids}
     selected = []
     deadline = time.monotonic() + SEARCH_TIMEOUT
     try:
@@ -343,7 +310,7 @@ def find_tokens(
             "stopped; simplify it (avoid nested quantifiers such as (a+)+)"
         ) from None
     if sort == "length":
-        selected.sort(key=lambda i: (token_length(tokenizer, i), i), reverse=descending)
+        selected.sort(key=lambda i: (tokenizer.token_length(i), i), reverse=descending)
     elif sort == "alphabetical":
         selected.sort(key=lambda i: (texts[i], i), reverse=descending)
     elif descending:

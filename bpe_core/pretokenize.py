@@ -68,29 +68,6 @@ def describe_presets() -> str:
     return ", ".join(sorted(PRESET_PATTERNS)) + " or a custom regex"
 
 
-def resolve_pattern(mode: str, pattern: str | None, default: str | None = None) -> str:
-    """The pre-tokenizer a mode uses: classic splits on whitespace, byte-level on a regex.
-
-    >>> resolve_pattern("classic", None)
-    'whitespace'
-    >>> resolve_pattern("byte_level", None, default="gpt2")
-    'gpt2'
-    """
-    if mode == "classic":
-        if pattern not in (None, WHITESPACE):
-            raise PatternError(
-                f"classic BPE splits words on whitespace, so pattern {pattern!r} cannot be used; "
-                "leave pattern out, or use mode='byte_level'"
-            )
-        return WHITESPACE
-    pattern = pattern or default
-    if pattern in (None, WHITESPACE):
-        raise PatternError(
-            f"byte-level BPE needs a regex pre-tokenizer that keeps spaces: {describe_presets()}"
-        )
-    return pattern
-
-
 @dataclass(frozen=True)
 class PreTokenizer:
     """Splits text into words, with their character offsets.

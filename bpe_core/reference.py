@@ -39,11 +39,12 @@ import difflib
 import gzip
 import hashlib
 import os
-import sys
 import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+import platformdirs
 
 from .errors import BPEError, TokenizerFileError
 from .serialization import FORMAT_VERSION, load_tokenizer, save_tokenizer
@@ -133,19 +134,14 @@ def default_cache_dir() -> Path:
     """Where converted reference tokenizers are kept (the user's cache directory).
 
     ``$BPE_CORE_CACHE_DIR`` when set; otherwise the platform's user cache
-    directory (what ``platformdirs.user_cache_dir`` gives, without
-    depending on it): ``%LOCALAPPDATA%`` on Windows, ``~/Library/Caches``
-    on macOS, ``$XDG_CACHE_HOME`` or ``~/.cache`` elsewhere; then ``bpe_core``.
+    directory as ``platformdirs`` knows it (``%LOCALAPPDATA%`` on Windows,
+    ``~/Library/Caches`` on macOS, ``$XDG_CACHE_HOME`` or ``~/.cache``
+    elsewhere), then ``bpe_core``.
     """
     override = os.environ.get(CACHE_DIR_VARIABLE)
     if override:
         return Path(override).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        return base / "bpe_core" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "bpe_core"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bpe_core"
+    return Path(platformdirs.user_cache_dir("bpe_core", appauthor=False))
 
 
 def load_reference(name: str, *, cache_dir: str | os.PathLike | None = None) -> Tokenizer:

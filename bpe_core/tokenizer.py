@@ -19,22 +19,16 @@ from dataclasses import asdict, dataclass, field
 from itertools import chain
 from typing import Collection, Iterable, Iterator, Literal
 
-from .base import END_OF_WORD, ids_to_tokens
-from .byte_symbols import BYTE_TO_SYMBOL, SYMBOL_TO_BYTE
+from .base import ids_to_tokens
 from .char_pieces import CharPieces
-from .display import readable_bytes
 from .errors import BPEError, BudgetExceeded, SpecialTokenError
+from .families import BYTE_LEVEL, FAMILIES, BPEFamily, family_named
 from .merging import apply_merges
-from .pretokenize import (
-    WHITESPACE,
-    PreTokenizer,
-    SpecialTokenSplitter,
-    lone_surrogate_error,
-    resolve_pattern,
-)
+from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter
 
 Mode = Literal["classic", "byte_level"]
-MODES = ("byte_level", "classic")
+#: The ``mode`` names, one per BPE family (:mod:`bpe_core.families`); the first is the default.
+MODES = tuple(FAMILIES)
 SpecialPolicy = Literal["all"] | Collection[str]
 
 #: Bytes (approximately: see :func:`_entries_bytes`) that the encode cache
@@ -43,7 +37,6 @@ SpecialPolicy = Literal["all"] | Collection[str]
 _CACHE_BYTES = 32 << 20
 #: Special-token splitters kept per tokenizer (each a compiled regex).
 _SPLITTERS_KEPT = 16
-_BYTE_SYMBOL_SET = frozenset(BYTE_TO_SYMBOL)
 
 
 @dataclass
@@ -162,7 +155,7 @@ class TrainingReport:
 
 
 class Tokenizer:
-    """A BPE tokenizer (``mode`` ``"byte_level"`` or ``"classic"``)."""
+    """A BPE tokenizer (``mode`` ``"byte_level"`` or ``"classic"``: its ``family``)."""
 
     def __init__(
         self,
@@ -175,10 +168,9 @@ class Tokenizer:
         unk_token: str | None = None,
         training: TrainingReport | None = None,
     ):
-        if mode not in MODES:
-            raise BPEError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-        self.mode: Mode = mode
-        self.pre_tokenizer = PreTokenizer.create(resolve_pattern(mode, pattern))
+        self.family: BPEFamily = family_named(mode)
+        self.mode: Mode = self.family.name
+        self.pre_tokenizer = PreTokenizer.create(self.family.pre_tokenizer(pattern))
         self.vocab: dict[str, int] = dict(vocab)
         self.merges: list[tuple[str, str]] = [tuple(m) for m in merges]
         self.special_tokens: dict[str, int] = {}
@@ -211,32 +203,12 @@ class Tokenizer:
             key = (self.vocab[left], self.vocab[right])
             if key not in self.merge_ranks:  # a repeated merge keeps its first rank
                 self.merge_ranks[key] = (rank, self.vocab[left + right])
-        if self.mode == "byte_level":
-            missing = [s for s in BYTE_TO_SYMBOL if s not in self.vocab]
-            if missing:
-                raise BPEError(
-                    f"a byte-level vocabulary must hold all 256 byte symbols; {len(missing)} are missing "
-                    f"(for example {missing[0]!r})"
-                )
-            # Every other token must be spelled in byte symbols, or it has no bytes to decode to.
-            for token in self.vocab:
-                if token not in self.special_tokens and not _BYTE_SYMBOL_SET.issuperset(token):
-                    foreign = next(ch for ch in token if ch not in _BYTE_SYMBOL_SET)
-                    raise BPEError(
-                        f"token {token!r} holds {foreign!r}, which is not one of the 256 byte symbols; "
-                        "a byte-level vocabulary spells every token (except special tokens) in byte symbols"
-                    )
-            self._byte_ids = [self.vocab[s] for s in BYTE_TO_SYMBOL]
-        else:
-            if self.unk_token is None:
-                raise BPEError("a classic tokenizer needs an unk_token for characters never seen in training")
-            if self.unk_token not in self.vocab:
-                raise BPEError(f"unk_token {self.unk_token!r} is not in the vocabulary")
-            if END_OF_WORD not in self.vocab:
-                raise BPEError(f"a classic vocabulary must hold the end-of-word symbol {END_OF_WORD!r}")
-            self._byte_ids = None
-            self._unk_id = self.vocab[self.unk_token]
-            self._end_of_word_id = self.vocab[END_OF_WORD]
+        family = self.family
+        family.check_vocabulary(self.vocab, self.special_tokens, self.unk_token)
+        self._initial_ids = family.id_speller(self.vocab, self.unk_token)
+        # Byte-level words may start from their characters' pieces (see _character_pieces).
+        self._byte_ids = family.byte_ids(self.vocab) if family is BYTE_LEVEL else None
+        self._unk_id = self.vocab.get(self.unk_token) if self.unk_token is not None else None
 
     # --- the vocabulary ------------------------------------------------------
 
@@ -265,24 +237,54 @@ class Tokenizer:
         b'ab'
         """
         token = self._token(token_id)
-        if token in self.special_tokens or self.mode == "classic":
-            if self.mode == "classic" and token not in self.special_tokens and token != self.unk_token:
-                # Only a final </w> ends a word; one inside a token is text that spelled "</w>".
-                token = _strip_end_of_word(token) + (" " if token.endswith(END_OF_WORD) else "")
+        if self._stands_for_itself(token):
             return token.encode("utf-8")
-        return bytes(SYMBOL_TO_BYTE[s] for s in token)
+        return self.family.token_bytes(token)
 
     def readable(self, token_id: int) -> str:
-        """A token as text; partial UTF-8 characters show as ``\\xNN``.
+        """A token as a list of tokens shows it: byte-level tokens as the text of their bytes (partial
+        UTF-8 characters as ``\\xNN``), classic tokens as stored (``low</w>``).
 
         >>> from bpe_core import train
         >>> tok = train("中文", vocab_size=300)
         >>> [tok.readable(i) for i in tok.encode("中")]
         ['中']
         """
-        if self.mode == "classic":
-            return self._token(token_id)
-        return readable_bytes(self.token_bytes(token_id))
+        token = self._token(token_id)
+        if self._stands_for_itself(token):
+            return token
+        return self.family.shown(token)
+
+    def token_text(self, token_id: int) -> str:
+        """What a token reads as: the text of its bytes, or a classic token without its final ``</w>``.
+
+        >>> from bpe_core import train
+        >>> tok = train("low low", mode="classic", num_merges=3)
+        >>> tok.token_text(tok.vocab["low</w>"])
+        'low'
+        """
+        token = self._token(token_id)
+        if self._stands_for_itself(token):
+            return token
+        return self.family.token_text(token)
+
+    def token_length(self, token_id: int) -> int:
+        """A token's length in ``family.length_unit``: its bytes (byte-level), or the characters of
+        :meth:`token_text` (classic).
+
+        >>> from bpe_core import train
+        >>> tok = train("中文", vocab_size=300)
+        >>> [tok.token_length(i) for i in tok.encode("中")]
+        [3]
+        """
+        token = self._token(token_id)
+        if self._stands_for_itself(token):
+            return self.family.text_length(token)
+        return self.family.length(token)
+
+    def _stands_for_itself(self, token: str) -> bool:
+        """Special tokens and the unknown token stand for their own text, in every family."""
+        return token in self.special_tokens or token == self.unk_token
 
     def _token(self, token_id: int) -> str:
         try:
@@ -294,13 +296,8 @@ class Tokenizer:
 
     # --- encoding -----------------------------------------------------------
 
-    def encode(
-        self,
-        text: str,
-        *,
-        allowed_special: SpecialPolicy = (),
-        disallowed_special: SpecialPolicy = "all",
-    ) -> list[int]:
+    def encode(self, text: str, *, allowed_special: SpecialPolicy = (),
+               disallowed_special: SpecialPolicy = "all") -> list[int]:
         """Token ids of ``text``.
 
         Special-token strings in ``text`` follow tiktoken's policy: those in
@@ -357,24 +354,12 @@ class Tokenizer:
                 state.size += added  # a race may lose an update: the bound is approximate under threads
         return list(chain.from_iterable(map(cache.__getitem__, words)))
 
-    def _initial_ids(self, word: str) -> list[int]:
-        """The word spelled as initial symbol ids (bytes, or characters + </w>)."""
-        if self._byte_ids is not None:
-            byte_ids = self._byte_ids
-            try:
-                return [byte_ids[b] for b in word.encode("utf-8")]
-            except UnicodeEncodeError as exc:
-                raise lone_surrogate_error(word, exc.start, where="a word of the text") from None
-        vocab = self.vocab
-        unk = self._unk_id
-        return [vocab.get(ch, unk) for ch in word] + [self._end_of_word_id]
-
     def _word_ids(self, word: str, trace: list | None = None) -> list[int]:
         if trace is None and self._byte_ids is not None:
             symbols = self._character_pieces(word)
         else:
             symbols = self._initial_ids(word)
-        return apply_merges(symbols, self.merge_ranks, monotonic=self.mode == "classic", trace=trace)
+        return apply_merges(symbols, self.merge_ranks, monotonic=self.family.merges_in_rank_order, trace=trace)
 
     def _character_pieces(self, word: str) -> list[int]:
         """The word spelled as its characters' pieces, where that is exact
@@ -447,13 +432,8 @@ class Tokenizer:
             splitters[specials] = splitter
         return splitter
 
-    def encode_tokens(
-        self,
-        text: str,
-        *,
-        allowed_special: SpecialPolicy = (),
-        disallowed_special: SpecialPolicy = "all",
-    ) -> list[Token]:
+    def encode_tokens(self, text: str, *, allowed_special: SpecialPolicy = (),
+                      disallowed_special: SpecialPolicy = "all") -> list[Token]:
         """Encode ``text`` into :class:`Token` records (id, strings, offsets).
 
         >>> from bpe_core import train
@@ -474,28 +454,14 @@ class Tokenizer:
 
     def _word_tokens(self, word: str, start: int, ids: list[int]) -> list[Token]:
         """Attach strings and character offsets to the ids of one word."""
-        result = []
-        if self.mode == "classic":
-            position = 0
-            for token_id in ids:
-                token = self.id_to_token[token_id]
-                unknown = token_id == self._unk_id
-                width = 1 if unknown else len(_strip_end_of_word(token))
-                result.append(Token(token_id, token, word[position : position + width], start + position,
-                                    start + position + width, unknown=unknown))
-                position += width
-            return result
-        # Byte-level: map each token's byte span back to the characters it touches.
-        char_of_byte = [i for i, ch in enumerate(word) for _ in range(len(ch.encode("utf-8")))]
-        byte_position = 0
-        for token_id in ids:
-            data = self.token_bytes(token_id)
-            first = char_of_byte[byte_position]
-            last = char_of_byte[byte_position + len(data) - 1]
-            result.append(Token(token_id, self.id_to_token[token_id], data.decode("utf-8", "backslashreplace"),
-                                start + first, start + last + 1))
-            byte_position += len(data)
-        return result
+        tokens = [self.id_to_token[token_id] for token_id in ids]
+        unknown = [token_id == self._unk_id for token_id in ids]
+        spans = self.family.character_spans(word, tokens, unknown)
+        return [
+            Token(token_id, token, word[first:end] if is_unknown else self.family.token_text(token),
+                  start + first, start + end, unknown=is_unknown)
+            for token_id, token, is_unknown, (first, end) in zip(ids, tokens, unknown, spans)
+        ]
 
     def encode_batch(
         self,
@@ -589,9 +555,9 @@ class Tokenizer:
 
     def _byte_length(self, token_id: int) -> int:
         token = self._token(token_id)
-        if self.mode == "byte_level" and token not in self.special_tokens:
-            return len(token)  # one byte symbol per byte
-        return len(self.token_bytes(token_id))
+        if self._stands_for_itself(token):
+            return len(token.encode("utf-8"))
+        return self.family.byte_length(token)
 
     def decode_bytes(self, ids: Iterable[int], *, max_bytes: int | None = None) -> bytes:
         """The bytes of ``ids``; with ``max_bytes``, refused (before any is
@@ -624,16 +590,7 @@ class Tokenizer:
         Classic BPE keeps no whitespace but word ends, so its decode joins
         words with single spaces.
         """
-        data = self.decode_bytes(ids, max_bytes=max_bytes)
-        if self.mode == "classic":
-            return data.decode("utf-8").rstrip(" ")
-        try:
-            return data.decode("utf-8", errors=errors)
-        except UnicodeDecodeError as exc:
-            raise BPEError(
-                f"the ids decode to bytes that are not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset "
-                f"{exc.start}); pass errors='replace' to get U+FFFD instead"
-            ) from None
+        return self.family.decode(self.decode_bytes(ids, max_bytes=max_bytes), errors)
 
     # --- explaining -----------------------------------------------------------
 
@@ -707,11 +664,6 @@ def _entries_bytes(entries: dict[str, list[int]]) -> int:
     197
     """
     return sum(map(len, entries)) + 8 * sum(map(len, entries.values())) + 176 * len(entries)
-
-
-def _strip_end_of_word(token: str) -> str:
-    """A classic token without its final ``</w>`` (if any)."""
-    return token[: -len(END_OF_WORD)] if token.endswith(END_OF_WORD) else token
 
 
 def _checked_text(text) -> str:

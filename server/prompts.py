@@ -70,11 +70,11 @@ def walkthrough_text(sentence: str, tokenizer: str, language: str, mode: str | N
             f"Use the stored tokenizer {tokenizer!r}: call `explain` with tokenizer={tokenizer!r} and the sentence, "
             "and call `inspect_vocab` (view='summary') to say what kind of tokenizer it is."
         )
-        if mode == "byte_level":
-            steps = _BYTE_LEVEL_STEPS
-        elif mode == "classic":
-            steps = _CLASSIC_STEPS.format(which="was merged, its rank (the order the merges were learned in)")
-        else:
+        steps = {
+            "byte_level": _BYTE_LEVEL_STEPS,
+            "classic": _CLASSIC_STEPS.format(which="was merged, its rank (the order the merges were learned in)"),
+        }.get(mode)
+        if steps is None:
             source += (f" No tokenizer {tokenizer!r} is stored right now: call `list_tokenizers` first, and if it "
                        "is not there, ask me which one to use or whether to train one.")
             steps = ("1. Say how the tokenizer's mode (from the summary) spells a word: 'classic' as characters "

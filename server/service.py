@@ -361,7 +361,7 @@ class BPEService:
                 **entry.model_dump(),
                 bytes_hex=tokenizer.token_bytes(token_id).hex(" "),
                 tree=_tree_model(tokenizer, tree),
-                tree_text=inspection.render_tree(tree, lambda node: _quoted(inspection.token_text(tokenizer, node.id))),
+                tree_text=inspection.render_tree(tree, lambda node: _quoted(tokenizer.token_text(node.id))),
                 tree_depth=depth,
                 tree_note=note,
                 merges_used=_recipe(tokenizer, recipe),
@@ -747,7 +747,7 @@ def merge_rule(tokenizer: Tokenizer, rank: int) -> s.MergeRule:
     merged_id = tokenizer.vocab[left + right]
     return s.MergeRule(
         rank=rank, left=left, right=right, merged=left + right,
-        merged_text=inspection.token_text(tokenizer, merged_id),
+        merged_text=tokenizer.token_text(merged_id),
     )
 
 
@@ -765,8 +765,8 @@ def _token_entry(tokenizer: Tokenizer, token_id: int, origins: dict) -> s.TokenE
     return s.TokenEntry(
         id=token_id,
         token=tokenizer.id_to_token[token_id],
-        text=inspection.token_text(tokenizer, token_id),
-        length=inspection.token_length(tokenizer, token_id),
+        text=tokenizer.token_text(token_id),
+        length=tokenizer.token_length(token_id),
         kind=inspection.token_kind(tokenizer, token_id, origins),
         merge_rank=origin[0] if origin else None,
     )
@@ -800,7 +800,7 @@ def _tree_model(tokenizer: Tokenizer, node: inspection.MergeNode) -> s.MergeTree
     return s.MergeTreeNode(
         id=node.id,
         token=node.token,
-        text=inspection.token_text(tokenizer, node.id),
+        text=tokenizer.token_text(node.id),
         rank=node.rank,
         left=_tree_model(tokenizer, node.left) if node.left else None,
         right=_tree_model(tokenizer, node.right) if node.right else None,

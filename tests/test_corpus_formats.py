@@ -197,7 +197,7 @@ def test_peak_memory_follows_distinct_words_not_corpus_size(tmp_path, monkeypatc
     assert corpus_bytes > 4 * budget
     tracemalloc.start()
     try:
-        counted = counting.count_words([], [path], PreTokenizer.create("gpt2"), workers=1)
+        counted = counting.count_words([], [path], PreTokenizer.create("gpt2"), reading=counting.CorpusReading(workers=1))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

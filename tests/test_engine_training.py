@@ -212,7 +212,7 @@ def test_two_workers_on_files(tmp_path):
     assert parallel.merges == serial.merges, first_difference(parallel.merges, serial.merges)
 
 
-# --- known bugs in training.py (not ours to edit; see the reasons) -----------------------
+# --- argument shapes train() accepts or refuses -------------------------------------------
 
 
 def test_special_tokens_given_as_one_string_are_refused():

@@ -116,7 +116,7 @@ def test_classic_round_trip_and_unknown_tokens():
     report = evaluate(classic, texts=["low  lower\n\nnewest", "low zebra"])
     assert report.byte_fallback_bytes is None and report.unknown_tokens == 3  # z, b, a: never seen in training
     assert (report.round_trip_checked, report.round_trip_failures) == (2, 1)  # whitespace is not a failure
-    assert report.first_round_trip_failure.startswith("text 1: the words differ")
+    assert report.first_round_trip_failure.startswith("text 1 (block at character 0): the words differ")
 
 
 def test_progress_and_cancellation(tokenizer, tmp_path):

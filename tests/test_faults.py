@@ -26,7 +26,7 @@ import anyio
 import pytest
 from mcp import Client
 
-from bpe_core.trainer import BPETrainer
+from bpe_core.merge_learning import BPETrainer
 from server import ServerConfig, build_server
 from server.service import BPEService
 from corpus_text import random_text

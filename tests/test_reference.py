@@ -8,7 +8,10 @@ constructor, run with its file loader replaced by one that parses the same shipp
 from __future__ import annotations
 
 import base64
+import sys
+from pathlib import Path
 
+import platformdirs
 import pytest
 
 from bpe_core import reference
@@ -146,5 +149,7 @@ def test_the_cache_directory_follows_the_environment(monkeypatch, tmp_path):
     assert reference.default_cache_dir() == tmp_path / "mine"
     monkeypatch.delenv("BPE_CORE_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    if reference.sys.platform not in ("win32", "darwin"):
+    # The platform's user cache directory, as platformdirs gives it (on Linux: $XDG_CACHE_HOME).
+    assert reference.default_cache_dir() == Path(platformdirs.user_cache_dir("bpe_core", appauthor=False))
+    if sys.platform.startswith("linux"):
         assert reference.default_cache_dir() == tmp_path / "xdg" / "bpe_core"

@@ -29,7 +29,7 @@ from typing import Iterable
 
 from ..base import END_OF_WORD
 from ..tokenizer import Tokenizer
-from ..training import DEFAULT_UNK_TOKEN
+from ..counts import DEFAULT_UNK_TOKEN
 from .files import (
     build_tokenizer,
     check_count,

@@ -21,105 +21,58 @@ learns the same merges without recounting:
   whose count went stale is re-pushed with the current count when it
   reaches the top.
 
-The two BPE families differ only in how a word is spelled and how ties
-between equally frequent pairs are broken (:class:`MergePolicy`):
+The two BPE families (:mod:`bpe_core.families`) differ here only in how a
+word is spelled (``family.alphabet``, ``family.training_speller``) and how
+ties between equally frequent pairs are broken (``family.tie_break``):
 
-* ``classic``: characters plus ``</w>``; ties go to the pair whose first
-  occurrence in the current segmentation comes first (words in the order
-  first seen, then left to right), which is what ``max(pairs,
-  key=pairs.get)`` does over the insertion-ordered reference dicts.
-* ``byte_level``: UTF-8 bytes, as GPT-2's printable byte symbols; ties go
-  to the smallest ``(id_left, id_right)``, as in Hugging Face
-  ``tokenizers``' ``BpeTrainer``.
+* ``"first_occurrence"`` (classic): the pair whose first occurrence in the
+  current segmentation comes first (words in the order first seen, then
+  left to right), which is what ``max(pairs, key=pairs.get)`` does over
+  the insertion-ordered reference dicts;
+* ``"smallest_ids"`` (byte-level): the smallest ``(id_left, id_right)``, as
+  in Hugging Face ``tokenizers``' ``BpeTrainer``.
 
+>>> from bpe_core.families import CLASSIC
 >>> result = learn_merges({"low": 5, "lower": 2, "newest": 6, "widest": 3},
-...                       CLASSIC, reserved=[], max_merges=3)
+...                       CLASSIC, MergeLimits(max_merges=3))
 >>> result.merges
 [('e', 's'), ('es', 't'), ('est', '</w>')]
 """
 
 from __future__ import annotations
 
-import functools
-import gc
 import heapq
-import threading
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain
 from operator import add
-from typing import Callable, Iterable, Sequence
+from typing import Sequence
 
-from .base import END_OF_WORD, ProgressCallback, StopCheck
-from .byte_symbols import BYTE_SYMBOLS, BYTE_TO_SYMBOL
+from .base import ProgressCallback, StopCheck
 from .errors import BPEError, TrainingCancelled
+from .families import BPEFamily
+from .gc_pause import cyclic_gc_paused
 
 # How often (seconds) training looks at the progress callback and stop check.
 _CHECK_INTERVAL = 0.05
 
-# A classic heap entry's first occurrence before it is looked up: it sorts
-# before every real one, so the entry still ranks no lower than the pair
-# truly does (what the lazy heap needs), and _pop_best replaces it with the
-# real one when it reaches the top.  Looking first occurrences up only there
-# saves most of them: 1000 merges on 1 MB of English push 24,000 entries.
+# A first-occurrence heap entry's first occurrence before it is looked up:
+# it sorts before every real one, so the entry still ranks no lower than the
+# pair truly does (what the lazy heap needs), and _pop_best replaces it with
+# the real one when it reaches the top.  Looking first occurrences up only
+# there saves most of them: 1000 merges on 1 MB of English push 24,000 entries.
 _UNKNOWN_FIRST = (-1, -1)
 
 
 @dataclass(frozen=True)
-class MergePolicy:
-    """What differs between the BPE families: spelling and tie-breaking."""
+class MergeLimits:
+    """When training stops: at ``max_vocab`` tokens, after ``max_merges``
+    merges, or when the best pair occurs fewer than ``min_frequency`` times
+    (and always when no pair is left)."""
 
-    name: str
-    #: ``"first_occurrence"`` (classic) or ``"smallest_ids"`` (byte-level).
-    tie_break: str
-
-    def speller(self, token_id: dict[str, int]) -> Callable[[str], str]:
-        """A function that spells a word as its initial tokens, one ``chr(id)`` each.
-
-        Classic: the characters, then ``</w>``.  Byte-level: the UTF-8 bytes,
-        as GPT-2's printable byte symbols.  Either is one ``str.translate``.
-
-        >>> ids = {symbol: i for i, symbol in enumerate(CLASSIC.alphabet(["low"]))}
-        >>> [ord(c) for c in CLASSIC.speller(ids)("low")]   # l o w </w>
-        [1, 2, 3, 0]
-        >>> ids = {symbol: i for i, symbol in enumerate(BYTE_LEVEL.alphabet([]))}
-        >>> [BYTE_SYMBOLS[ord(c)] for c in BYTE_LEVEL.speller(ids)(" 中")]
-        ['Ġ', 'ä', '¸', 'Ń']
-        """
-        if self.name == "classic":
-            chars = {ord(symbol): chr(i) for symbol, i in token_id.items() if len(symbol) == 1}
-            end_of_word = chr(token_id[END_OF_WORD])
-            return lambda word: word.translate(chars) + end_of_word
-
-        byte_tokens = {byte: chr(token_id[symbol]) for byte, symbol in enumerate(BYTE_TO_SYMBOL)}
-
-        def spell_bytes(word: str) -> str:
-            try:
-                return word.encode("utf-8").decode("latin-1").translate(byte_tokens)
-            except UnicodeEncodeError as exc:
-                raise BPEError(
-                    f"text contains a lone surrogate {word[exc.start]!r} (U+{ord(word[exc.start]):04X}); "
-                    "text must be valid Unicode"
-                ) from None
-
-        return spell_bytes
-
-    def alphabet(self, words: Iterable[str]) -> list[str]:
-        """The initial symbols of these words, in id order.
-
-        >>> CLASSIC.alphabet(["low", "owl"])
-        ['</w>', 'l', 'o', 'w']
-        """
-        if self.name == "classic":
-            return [END_OF_WORD, *sorted(set(chain.from_iterable(words)))]
-        return list(BYTE_SYMBOLS)
-
-
-CLASSIC = MergePolicy("classic", "first_occurrence")
-BYTE_LEVEL = MergePolicy("byte_level", "smallest_ids")
-POLICIES = {"classic": CLASSIC, "byte_level": BYTE_LEVEL}
+    max_vocab: int | None = None
+    max_merges: int | None = None
+    min_frequency: int = 0
 
 
 @dataclass
@@ -134,74 +87,19 @@ class MergeResult:
 
 def learn_merges(
     word_counts: dict[str, int],
-    policy: MergePolicy,
+    family: BPEFamily,
+    limits: MergeLimits,
     *,
     reserved: Sequence[str] = (),
-    max_vocab: int | None = None,
-    max_merges: int | None = None,
-    min_frequency: int = 0,
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
 ) -> MergeResult:
     """Learn merges from ``{word: count}`` (insertion order = order first seen).
 
     ``reserved`` tokens (special tokens) take the first ids and never merge.
-    Stops at ``max_vocab`` tokens, after ``max_merges`` merges, when the best
-    pair is seen fewer than ``min_frequency`` times, or when no pair is left.
     """
     with cyclic_gc_paused():
-        trainer = BPETrainer(word_counts, policy, reserved, should_stop)
-        return trainer.run(max_vocab, max_merges, min_frequency, on_progress, should_stop)
-
-
-def without_cyclic_gc(function):
-    """``function`` run inside :func:`cyclic_gc_paused` (for whole training calls: counting makes
-    millions of objects too)."""
-
-    @functools.wraps(function)
-    def paused(*args, **kwargs):
-        with cyclic_gc_paused():
-            return function(*args, **kwargs)
-
-    return paused
-
-
-_gc_pauses = 0
-_gc_was_enabled = False
-_gc_lock = threading.Lock()
-
-
-@contextmanager
-def cyclic_gc_paused():
-    """Pause Python's cycle collector while training (reference counting still frees memory).
-
-    The merge loop makes millions of small lists and strings, none of them in
-    a cycle; each full collection would walk every object of the process,
-    which in a server (the MCP SDK, pydantic) is many more than the
-    trainer's, so it cost a server's training about a quarter of its time.
-    Several trainings may overlap (threads): the collector comes back when
-    the last one ends, in the state it was in before the first.
-
-    >>> import gc
-    >>> with cyclic_gc_paused():
-    ...     gc.isenabled()
-    False
-    >>> gc.isenabled()
-    True
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
+        return BPETrainer(word_counts, family, reserved, should_stop).run(limits, on_progress)
 
 
 #: A word is stored as a ``str`` with one character per token, ``chr(id)``:
@@ -236,15 +134,17 @@ class BPETrainer:
     def __init__(
         self,
         word_counts: dict[str, int],
-        policy: MergePolicy,
+        family: BPEFamily,
         reserved: Sequence[str] = (),
         should_stop: StopCheck | None = None,
     ):
-        self.policy = policy
+        self.family = family
+        # Ties by smallest ids need nothing in the heap entry but the pair key (keys sort like ids).
+        self.ties_by_ids = family.tie_break == "smallest_ids"
         self.should_stop = should_stop
         self.token_strings: list[str] = []
         self.token_id: dict[str, int] = {}
-        for token in [*reserved, *policy.alphabet(word_counts)]:
+        for token in [*reserved, *family.alphabet(word_counts)]:
             self._intern(token)
         self.words: list[str] = []  # each word's tokens, as chr(id) characters
         self.word_counts: list[int] = list(word_counts.values())
@@ -267,7 +167,7 @@ class BPETrainer:
         return token_id
 
     def _spell_and_count_pairs(self, word_counts: dict[str, int]) -> None:
-        spell = self.policy.speller(self.token_id)
+        spell = self.family.training_speller(self.token_id)
         pair_counts = self.pair_counts
         words_with_pair = self.words_with_pair
         for index, (text, count) in enumerate(word_counts.items()):
@@ -282,7 +182,7 @@ class BPETrainer:
                     holders.append(index)
 
     def _initial_heap(self) -> list[tuple]:
-        if self.policy.tie_break == "smallest_ids":
+        if self.ties_by_ids:
             heap = [(-count, key) for key, count in self.pair_counts.items()]
         else:
             # First occurrences are found only for the pairs that reach the
@@ -294,11 +194,11 @@ class BPETrainer:
     # --- choosing the best pair -------------------------------------------
 
     def _heap_entry(self, key: str) -> tuple:
-        """Heap key: most frequent first, then the policy's tie-break.
+        """Heap key: most frequent first, then the family's tie-break.
 
         ``smallest_ids`` needs nothing more: pair keys sort like (left, right).
         """
-        if self.policy.tie_break == "smallest_ids":
+        if self.ties_by_ids:
             return (-self.pair_counts[key], key)
         return (-self.pair_counts[key], self._first_occurrence(key), key)
 
@@ -327,7 +227,7 @@ class BPETrainer:
         return (0, 0)
 
     def _pop_best(self) -> str | None:
-        """The best pair's key by the policy, or None when no pair is left."""
+        """The best pair's key by the tie-break, or None when no pair is left."""
         heap = self.heap
         pair_counts = self.pair_counts
         while heap:
@@ -387,7 +287,7 @@ class BPETrainer:
         # heap entries; the others are fixed lazily in _pop_best.
         words_with_pair = self.words_with_pair
         heap = self.heap
-        ties_by_ids = self.policy.tie_break == "smallest_ids"
+        ties_by_ids = self.ties_by_ids
         count_of = word_counts.__getitem__
         for gained_key, sites in gained_at.items():
             words_with_pair[gained_key] += sites
@@ -397,15 +297,11 @@ class BPETrainer:
                 heapq.heappush(heap, (-count, gained_key) if ties_by_ids else (-count, _UNKNOWN_FIRST, gained_key))
         return new_id
 
-    def run(
-        self,
-        max_vocab: int | None = None,
-        max_merges: int | None = None,
-        min_frequency: int = 0,
-        on_progress: ProgressCallback | None = None,
-        should_stop: StopCheck | None = None,
-    ) -> MergeResult:
+    def run(self, limits: MergeLimits, on_progress: ProgressCallback | None = None) -> MergeResult:
+        """Merge the best pair until a limit is reached; report progress now and then."""
         started = time.perf_counter()
+        max_vocab, max_merges, min_frequency = limits.max_vocab, limits.max_merges, limits.min_frequency
+        should_stop = self.should_stop
         merges: list[tuple[str, str]] = []
         targets = []
         if max_vocab is not None:

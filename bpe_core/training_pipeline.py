@@ -1,8 +1,8 @@
 """``train()``: corpus in, :class:`~bpe_core.tokenizer.Tokenizer` out.
 
 The three phases, each in its own module: pre-tokenize and count words
-(:mod:`bpe_core.counting`), learn merges (:mod:`bpe_core.trainer`), and
-assemble the tokenizer.
+(:mod:`bpe_core.counts`, :mod:`bpe_core.counting`), learn merges
+(:mod:`bpe_core.merge_learning`), and assemble the tokenizer (here).
 
 >>> tok = train("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3,
 ...             mode="classic", num_merges=10)
@@ -20,12 +20,13 @@ from typing import Iterable, Sequence
 
 from .base import ProgressCallback, StopCheck
 from .corpus_formats import DEFAULT_TEXT_FIELD
-from .counting import WordCounts, count_words
-from .counts import DEFAULT_UNK_TOKEN, CountSettings, CountsTable, load_counts
+from .counting import CorpusReading
+from .counts import DEFAULT_UNK_TOKEN, CountSettings, CountsTable, count_table, load_counts
 from .errors import BPEError
-from .pretokenize import PreTokenizer
-from .tokenizer import MODES, Tokenizer, TrainingReport
-from .trainer import POLICIES, learn_merges, without_cyclic_gc
+from .families import family_named
+from .gc_pause import without_cyclic_gc
+from .merge_learning import MergeLimits, learn_merges
+from .tokenizer import Tokenizer, TrainingReport
 
 
 @without_cyclic_gc
@@ -76,40 +77,27 @@ def train(
     """
     if word_counts is not None and not isinstance(word_counts, CountsTable):
         word_counts = load_counts(word_counts)
+    family = family_named(word_counts.settings.mode if mode is None and word_counts is not None else mode)
     if word_counts is not None:
         counted_with = word_counts.settings
-        mode = counted_with.mode if mode is None else mode
-        pattern = counted_with.pre_tokenizer_pattern if pattern is None and mode != "classic" else pattern
+        if pattern is None and family.name == counted_with.mode:
+            pattern = counted_with.pre_tokenizer_pattern
         special_tokens = counted_with.special_tokens if special_tokens is None else special_tokens
         unk_token = counted_with.unk_token if unk_token is None else unk_token
-    mode = "byte_level" if mode is None else mode
-    if mode not in POLICIES:
-        raise BPEError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
     if vocab_size is None and num_merges is None:
         raise BPEError("give vocab_size (the final vocabulary size) or num_merges (how many merges to learn)")
     for name, value in (("vocab_size", vocab_size), ("num_merges", num_merges), ("min_frequency", min_frequency)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             raise BPEError(f"{name} must be a non-negative integer; got {value!r}")
     unk_token = DEFAULT_UNK_TOKEN if unk_token is None else unk_token
-    settings = CountSettings.create(mode, pattern, () if special_tokens is None else special_tokens, unk_token)
-    specials = list(settings.special_tokens)
-    reserved = settings.reserved
-    if mode == "byte_level":
-        minimum = len(reserved) + 256
-        if vocab_size is not None and vocab_size < minimum:
-            raise BPEError(
-                f"vocab_size {vocab_size} is too small: the 256 byte symbols and {len(reserved)} special "
-                f"token(s) already take {minimum}; use at least {minimum}"
-            )
-    if isinstance(texts, str):
-        texts = [texts]
-    if isinstance(files, (str, os.PathLike)):
-        files = [files]
+    settings = CountSettings.create(family.name, pattern, () if special_tokens is None else special_tokens,
+                                    unk_token)
+    if vocab_size is not None:
+        family.check_vocab_size(vocab_size, len(settings.reserved))
 
     started = time.perf_counter()
     if word_counts is not None:
-        texts, files = list(texts), list(files)
-        if texts or files:
+        if _given(texts) or _given(files):
             raise BPEError("give a corpus (texts or files) or word_counts, not both; merge counts with "
                            "bpe_core.counts.merge_counts, or count the corpus and merge")
         differences = word_counts.settings.differences(settings)
@@ -117,47 +105,35 @@ def train(
             raise BPEError(f"the word counts were made with other settings than this training asks for "
                            f"(counts vs training: {'; '.join(differences)}); train with the counts' settings "
                            "(leave mode, pattern and special_tokens out), or count the corpus again")
-        counted = WordCounts(word_counts.counts, word_counts.corpus_bytes, word_counts.total_words,
-                             word_counts.skipped_records, word_counts.problems)
     else:
-        counted = count_words(
-            texts, files, PreTokenizer.create(settings.pre_tokenizer_pattern), reserved, workers=workers,
-            text_field=text_field, on_error=on_error, shard_bytes=shard_bytes, dask=dask,
-            on_progress=on_progress, should_stop=should_stop,
-        )
-    pattern = settings.pre_tokenizer_pattern
+        reading = CorpusReading(text_field, on_error, workers, dask, shard_bytes)
+        word_counts = count_table(texts, files, settings, reading, on_progress=on_progress, should_stop=should_stop)
     counted_at = time.perf_counter()
     learned = learn_merges(
-        counted.counts,
-        POLICIES[mode],
-        reserved=reserved,
-        max_vocab=vocab_size,
-        max_merges=num_merges,
-        min_frequency=min_frequency,
-        on_progress=on_progress,
-        should_stop=should_stop,
+        word_counts.counts, family, MergeLimits(vocab_size, num_merges, min_frequency),
+        reserved=settings.reserved, on_progress=on_progress, should_stop=should_stop,
     )
     report = TrainingReport(
-        mode=mode,
+        mode=family.name,
         requested_vocab_size=vocab_size,
         requested_merges=num_merges,
         min_frequency=min_frequency,
         merges_learned=len(learned.merges),
         stop_reason=learned.stop_reason,
-        corpus_bytes=counted.corpus_bytes,
-        words=counted.total_words,
-        distinct_words=len(counted.counts),
-        skipped_records=counted.skipped_records,
-        problems=counted.problems,
+        corpus_bytes=word_counts.corpus_bytes,
+        words=word_counts.total_words,
+        distinct_words=len(word_counts.counts),
+        skipped_records=word_counts.skipped_records,
+        problems=word_counts.problems,
         seconds={},
     )
     tokenizer = Tokenizer(
-        mode=mode,
+        mode=family.name,
         vocab={token: token_id for token_id, token in enumerate(learned.tokens)},
         merges=learned.merges,
-        pattern=pattern,
-        special_tokens=specials,
-        unk_token=unk_token if mode == "classic" else None,
+        pattern=settings.pre_tokenizer_pattern,
+        special_tokens=settings.special_tokens,
+        unk_token=settings.unk_token,
         training=report,
     )
     finished = time.perf_counter()
@@ -167,3 +143,8 @@ def train(
         "total": round(finished - started, 4),
     }
     return tokenizer
+
+
+def _given(corpus) -> bool:
+    """Whether texts or files were given (one string or path counts, even empty)."""
+    return isinstance(corpus, (str, os.PathLike)) or bool(list(corpus))
