@@ -52,6 +52,7 @@ import regex
 
 from .base import END_OF_WORD, ProgressCallback, StopCheck
 from .byte_symbols import SYMBOL_TO_BYTE
+from .corpus_formats import line_pieces
 from .counting import check_corpus_files
 from .display import quoted, visible
 from .errors import BPEError, EvaluationCancelled
@@ -209,18 +210,9 @@ def _input_size(texts: list[str], files: list[Path]) -> int:
 def _sources(texts: list[str], files: list[Path], block_chars: int) -> Iterator[tuple[str, Iterator[str]]]:
     """Each text and file as ``(name, pieces)``: strings of whole lines, about ``block_chars`` each."""
     for number, text in enumerate(texts):
-        yield f"text {number}", _text_pieces(text, block_chars)
+        yield f"text {number}", line_pieces(text, block_chars)
     for path in files:
         yield str(path), _file_pieces(path, block_chars)
-
-
-def _text_pieces(text: str, block_chars: int) -> Iterator[str]:
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start + block_chars)
-        end = len(text) if end < 0 else end + 1
-        yield text[start:end]
-        start = end
 
 
 def _file_pieces(path: Path, block_chars: int) -> Iterator[str]:
