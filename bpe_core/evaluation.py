@@ -147,6 +147,7 @@ class Evaluation:
     merge_only_total: int  # never emitted, but a merge part of an emitted token
     merge_only_tokens: list[TokenEntry]
     list_offset: int
+    next_list_offset: int | None  # list_offset of the next page of those lists (None: this is the last)
     length_distribution: dict[str, int]  # token length ("1".."15", "16+") -> occurrences
     mean_token_length: float | None
     top_tokens: list[TokenCount]
@@ -469,6 +470,7 @@ def _result(tally: _Tally, totals: _Totals, *, top_k: int, list_limit: int, list
     ordinary_ids = [i for i in tokenizer.id_to_token if i not in specials]
     merge_only = _merge_only(tokenizer, counts)
     unused = [i for i in ordinary_ids if i not in counts and i not in merge_only]
+    following = list_offset + list_limit
 
     def entries(ids: Iterable[int]) -> list[TokenEntry]:
         # Longest first: a long token that never occurs is the likeliest to be under-trained.
@@ -506,6 +508,7 @@ def _result(tally: _Tally, totals: _Totals, *, top_k: int, list_limit: int, list
         vocab_used_share=per(sum(1 for i in counts if i not in specials), len(ordinary_ids)) or 0.0,
         unused_total=len(unused), unused_tokens=entries(unused),
         merge_only_total=len(merge_only), merge_only_tokens=entries(merge_only), list_offset=list_offset,
+        next_list_offset=following if list_limit and following < max(len(unused), len(merge_only)) else None,
         length_distribution=dict(sorted(lengths.items(), key=lambda item: int(item[0].rstrip("+")))),
         mean_token_length=per(length_sum, tokens),
         top_tokens=[TokenCount(i, tokenizer.readable(i), n, n / tokens) for i, n in counts.most_common(top_k)],

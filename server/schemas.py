@@ -9,9 +9,13 @@ model that has never seen this server.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from bpe_core.evaluation import Evaluation
 
 from .storage import NAME_PATTERN, NAME_RULE
 
@@ -43,6 +47,24 @@ CorpusPaths = Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)
 CORPUS_PATHS = "Files, directories or globs ('corpus/**/*.txt') inside the allowed roots; UTF-8."
 
 PAGE_LIMIT_MAX = 500
+
+
+def engine_result_model(engine_class: type, name: str, **descriptions: str) -> type[BaseModel]:
+    """A result model with the fields of one of the engine's dataclasses: its names, types and order, every
+    field required, so whatever the engine reports reaches the tool's outputSchema unchanged.
+    ``descriptions`` document fields for the model that reads the schema.
+
+    >>> from bpe_core.evaluation import TokenCount
+    >>> Counted = engine_result_model(TokenCount, "Counted", share="Of all tokens.")
+    >>> list(Counted.model_fields), Counted.model_fields["share"].description
+    (['id', 'text', 'count', 'share'], 'Of all tokens.')
+    """
+    types = typing.get_type_hints(engine_class)
+    names = [f.name for f in dataclasses.fields(engine_class)]
+    unknown = set(descriptions) - set(names)
+    if unknown:
+        raise TypeError(f"{engine_class.__name__} has no field {', '.join(sorted(unknown))} to describe")
+    return create_model(name, **{n: (types[n], Field(description=descriptions.get(n))) for n in names})
 
 
 class Input(BaseModel):
@@ -577,56 +599,12 @@ class EvaluateInput(_HeldOut):
     list_limit: int = Field(20, ge=0, le=500, description="Unused / merge-only tokens to list.")
 
 
-class TokenCount(BaseModel):
-    id: int
-    text: str
-    count: int
-    share: float
-
-
-class ListedToken(BaseModel):
-    id: int
-    text: str
-    length: int
-
-
-class EvaluateResult(BaseModel):
-    name: str
-    mode: str
-    pattern: str
-    vocab_size: int
-    encoder: str
-    sources: int
-    bytes: int
-    characters: int
-    words: int
-    tokens: int
-    bytes_per_token: float | None
-    characters_per_token: float | None
-    tokens_per_word: float | None
-    cjk_characters: int
-    cjk_tokens: int
-    tokens_per_cjk_character: float | None
-    vocab_used: int
-    vocab_used_share: float
-    unused_total: int = Field(description="Ids that never occur, not even inside an emitted token.")
-    unused_tokens: list[ListedToken]
-    merge_only_total: int = Field(description="Ids only inside the merges of emitted tokens.")
-    merge_only_tokens: list[ListedToken]
-    list_offset: int
-    next_list_offset: int | None
-    length_distribution: dict[str, int] = Field(description="Token length -> occurrences.")
-    mean_token_length: float | None
-    top_tokens: list[TokenCount]
-    round_trip_checked: int
-    round_trip_failures: int
-    first_round_trip_failure: str | None
-    byte_fallback_bytes: int | None
-    unknown_tokens: int | None
-    forced_cuts: int
-    seconds: float
-    megabytes_per_second: float | None
-    notes: list[str]
+EvaluateResult = engine_result_model(
+    Evaluation, "EvaluateResult",
+    unused_total="Ids that never occur, not even inside an emitted token.",
+    merge_only_total="Ids only inside the merges of emitted tokens.",
+    length_distribution="Token length -> occurrences.",
+)
 
 
 class CompareInput(_HeldOut):

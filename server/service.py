@@ -464,10 +464,7 @@ class BPEService:
         report = evaluation.evaluate(tokenizer, texts, paths, name=args.tokenizer, top_k=args.top_k,
                                      list_limit=args.list_limit, list_offset=args.list_offset,
                                      should_stop=should_stop, on_progress=_percent_progress(progress))
-        listed = max(report.unused_total, report.merge_only_total)
-        following = args.list_offset + args.list_limit
-        result = s.EvaluateResult(**report.to_dict(),
-                                  next_list_offset=following if args.list_limit and following < listed else None)
+        result = s.EvaluateResult(**report.to_dict())
         self._check_result_size(result, "list fewer tokens (top_k, list_limit)")
         return result, report.summary()
 
