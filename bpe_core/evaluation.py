@@ -362,15 +362,12 @@ class _Tally:
             self.first_failure = where
 
 
-@dataclass
 class _Totals:
-    """The tokenizer-independent counts of the corpus."""
+    """The tokenizer-independent counts of the corpus (what every tally divides by)."""
 
-    sources: int = 0
-    bytes: int = 0
-    characters: int = 0
-    words: int = 0
-    cjk_characters: int = 0
+    def __init__(self, sources: int):
+        self.sources = sources
+        self.bytes = self.characters = self.words = self.cjk_characters = 0
 
     def add(self, piece: str) -> None:
         self.bytes += len(piece.encode("utf-8", "surrogatepass"))
@@ -388,7 +385,7 @@ def _run(tallies: list[_Tally], texts: list[str], files: list, *, phase: str, bl
     if not texts and not paths:
         raise BPEError("nothing to evaluate: give texts or files")
     total = _input_size(texts, paths)
-    totals = _Totals(sources=len(texts) + len(paths))
+    totals = _Totals(len(texts) + len(paths))
     last_report = 0.0
     for source, pieces in _sources(texts, paths, block_chars):
         for tally in tallies:
