@@ -113,6 +113,25 @@ def check_count(path, what: str, count: int, max_vocab_size: int | None) -> None
         )
 
 
+def read_lines(path: str | os.PathLike, what: str, max_vocab_size: int | None = None) -> str:
+    """The text of a file of one entry a line (``merges.txt``, codes, a
+    ``.tiktoken`` rank file), refused before it is parsed when it holds
+    more entries than ``max_vocab_size``; ``what`` names them in the error.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "merges.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("#version: 0.2\\nh e\\nhe llo\\n")
+    >>> read_lines(path, "the merges", 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bpe_core.errors.BudgetExceeded: ...merges.txt: the merges holds 3 entries, over the vocabulary size limit of 2; ...
+    """
+    text = read_text(path, max_vocab_size)
+    check_count(path, what, count_lines(text), max_vocab_size)
+    return text
+
+
 def count_lines(text: str) -> int:
     """Lines holding something, counted without splitting the text.
 
@@ -188,11 +207,20 @@ def ordered_vocab(tokenizer: Tokenizer) -> dict[str, int]:
     return {token: token_id for token_id, token in sorted(tokenizer.id_to_token.items())}
 
 
-def require_mode(tokenizer: Tokenizer, mode: str, format_name: str, advice: str) -> None:
+#: Where a tokenizer a format refuses can go instead, by its mode.
+FORMATS_FOR = {
+    "classic": "Classic tokenizers export with format='subword_nmt'.",
+    "byte_level": "Byte-level tokenizers export with format='huggingface', 'tiktoken' or 'gpt2'.",
+}
+
+
+def require_mode(tokenizer: Tokenizer, mode: str, format_name: str, advice: str | None = None) -> None:
+    """Refuse a tokenizer the format cannot hold, saying where it can go (``advice``, by default
+    :data:`FORMATS_FOR` its mode)."""
     if tokenizer.mode != mode:
         raise BPEError(
             f"the {format_name} format holds {mode.replace('_', '-')} tokenizers only; this tokenizer is "
-            f"{tokenizer.mode.replace('_', '-')}. {advice}"
+            f"{tokenizer.mode.replace('_', '-')}. {advice or FORMATS_FOR[tokenizer.mode]}"
         )
 
 

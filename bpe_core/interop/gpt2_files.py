@@ -14,7 +14,7 @@ otherwise.
 
 >>> from bpe_core import train
 >>> tok = train("hello hello world", vocab_size=260, special_tokens=["<|endoftext|>"])
->>> merges_text(tok).splitlines()[:3]
+>>> merge_lines(tok.merges).splitlines()[:3]  # merges.txt
 ['#version: 0.2', 'e l', 'h el']
 """
 
@@ -30,14 +30,13 @@ from .files import (
     build_tokenizer,
     check_count,
     check_vocab,
-    count_lines,
     describe_paths,
     fail,
     merge_lines,
     ordered_vocab,
     parse_merge_lines,
     read_json,
-    read_text,
+    read_lines,
     require_mode,
     unreachable_specials,
     write_json,
@@ -48,20 +47,15 @@ VOCAB_FILE = "vocab.json"
 MERGES_FILE = "merges.txt"
 
 
-def merges_text(tokenizer: Tokenizer) -> str:
-    require_mode(tokenizer, "byte_level", "GPT-2 vocab.json + merges.txt",
-                 "Classic tokenizers export with format='subword_nmt'.")
-    return merge_lines(tokenizer.merges)
-
-
 def export_gpt2(tokenizer: Tokenizer, destination: str | os.PathLike) -> list[Path]:
     """Write ``vocab.json`` and ``merges.txt`` into the directory ``destination``."""
-    text = merges_text(tokenizer)
+    require_mode(tokenizer, "byte_level", "GPT-2 vocab.json + merges.txt")
     directory = Path(destination)
     if directory.exists() and not directory.is_dir():
         raise BPEError(f"{directory} is a file; GPT-2 files go into a directory (vocab.json + merges.txt)")
     directory.mkdir(parents=True, exist_ok=True)
-    return [write_json(directory / VOCAB_FILE, ordered_vocab(tokenizer)), write_text(directory / MERGES_FILE, text)]
+    return [write_json(directory / VOCAB_FILE, ordered_vocab(tokenizer)),
+            write_text(directory / MERGES_FILE, merge_lines(tokenizer.merges))]
 
 
 def gpt2_paths(paths: Iterable[str | os.PathLike]) -> tuple[Path, Path]:
@@ -99,9 +93,7 @@ def import_gpt2(
     if isinstance(document, dict):
         check_count(vocab_path, "the vocabulary", len(document), max_vocab_size)
     vocab = dict(check_vocab(document, vocab_path))
-    text = read_text(merges_path, max_vocab_size)
-    check_count(merges_path, "the merges", count_lines(text), max_vocab_size)
-    merges = parse_merge_lines(text, merges_path)
+    merges = parse_merge_lines(read_lines(merges_path, "the merges", max_vocab_size), merges_path)
     for rank, (left, right) in enumerate(merges):
         for part in (left, right, left + right):
             if part not in vocab:

@@ -38,10 +38,9 @@ from ..tokenizer import Tokenizer
 from .files import (
     build_tokenizer,
     check_count,
-    count_lines,
     fail,
     read_json,
-    read_text,
+    read_lines,
     require_mode,
     write_json,
     write_text,
@@ -78,7 +77,7 @@ def tiktoken_ranks(tokenizer: Tokenizer) -> dict[bytes, int]:
     increasing order, and every token must be what the merges make of its
     own bytes.  Tokenizers trained here or by ``tokenizers`` satisfy both.
     """
-    require_mode(tokenizer, "byte_level", "tiktoken", "Classic tokenizers export with format='subword_nmt'.")
+    require_mode(tokenizer, "byte_level", "tiktoken")
     specials = tokenizer.special_tokens
     previous_id, previous_merge = -1, None
     for rank, (left, right) in enumerate(tokenizer.merges):
@@ -300,8 +299,7 @@ def import_tiktoken(
     encodings do.  With ``max_vocab_size``, a file with more tokens is
     refused before any is decoded."""
     path = Path(path)
-    text = read_text(path, max_vocab_size)
-    check_count(path, "the rank file", count_lines(text), max_vocab_size)
+    text = read_lines(path, "the rank file", max_vocab_size)
     ranks = parse_rank_file(text, path)
     del text
     spec = _read_spec(spec_path(path)) if spec_path(path).is_file() else {}
