@@ -159,10 +159,11 @@ def write_json(path: Path, document) -> Path:
 # --- vocabularies and merges -------------------------------------------------
 
 
-def check_vocab(vocab, path, where: str = "the vocabulary") -> dict[str, int]:
-    """``vocab`` must map token strings to distinct non-negative integer ids."""
+def check_vocab(vocab, path, where: str = "the vocabulary", max_vocab_size: int | None = None) -> dict[str, int]:
+    """``vocab`` must map token strings to distinct non-negative integer ids, at most ``max_vocab_size``."""
     if not isinstance(vocab, dict):
         raise fail(path, f"{where} must be a JSON object of token -> id, found {type(vocab).__name__}")
+    check_count(path, where, len(vocab), max_vocab_size)
     try:
         ids_to_tokens(vocab)
     except BPEError as exc:
@@ -195,6 +196,11 @@ def parse_merge_lines(text: str, path) -> list[tuple[str, str]]:
             continue
         merges.append(parse_merge(line, path, f"line {number}"))
     return merges
+
+
+def read_merges(path, what: str, max_vocab_size: int | None = None) -> list[tuple[str, str]]:
+    """The merges of a ``merges.txt`` or codes file; ``what`` names them in errors."""
+    return parse_merge_lines(read_lines(path, what, max_vocab_size), path)
 
 
 def merge_lines(merges: Iterable[tuple[str, str]]) -> str:

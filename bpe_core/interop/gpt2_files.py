@@ -28,15 +28,13 @@ from ..errors import BPEError
 from ..tokenizer import Tokenizer
 from .files import (
     build_tokenizer,
-    check_count,
     check_vocab,
     describe_paths,
     fail,
     merge_lines,
     ordered_vocab,
-    parse_merge_lines,
     read_json,
-    read_lines,
+    read_merges,
     require_mode,
     unreachable_specials,
     write_json,
@@ -89,11 +87,8 @@ def import_gpt2(
 ) -> Tokenizer:
     """Read ``vocab.json`` + ``merges.txt``; ``pattern`` defaults to ``"gpt2"``.
     With ``max_vocab_size``, larger files are refused before they are parsed."""
-    document = read_json(vocab_path, max_vocab_size)
-    if isinstance(document, dict):
-        check_count(vocab_path, "the vocabulary", len(document), max_vocab_size)
-    vocab = dict(check_vocab(document, vocab_path))
-    merges = parse_merge_lines(read_lines(merges_path, "the merges", max_vocab_size), merges_path)
+    vocab = dict(check_vocab(read_json(vocab_path, max_vocab_size), vocab_path, max_vocab_size=max_vocab_size))
+    merges = read_merges(merges_path, "the merges", max_vocab_size)
     for rank, (left, right) in enumerate(merges):
         for part in (left, right, left + right):
             if part not in vocab:

@@ -16,7 +16,7 @@ ids); without it, import rebuilds the alphabet from the merges.
 >>> tok = train("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3, mode="classic", num_merges=3)
 >>> merge_lines(tok.merges).splitlines()  # the codes
 ['#version: 0.2', 'e s', 'es t', 'est </w>']
->>> back = from_codes(parse_merge_lines(merge_lines(tok.merges), "codes.txt"), None, "codes.txt")
+>>> back = from_codes(tok.merges, None, "codes.txt")
 >>> [t.token for t in back.encode_tokens("nest")]  # no companion: 'n' was never merged, so unknown
 ['<unk>', 'est</w>']
 """
@@ -32,14 +32,12 @@ from ..tokenizer import Tokenizer
 from ..training import DEFAULT_UNK_TOKEN
 from .files import (
     build_tokenizer,
-    check_count,
     check_vocab,
     fail,
     merge_lines,
     ordered_vocab,
-    parse_merge_lines,
     read_json,
-    read_lines,
+    read_merges,
     require_mode,
     write_json,
     write_text,
@@ -77,7 +75,7 @@ def import_subword_nmt(
     path = Path(path)
     if path.is_dir():
         path = path / DEFAULT_FILE
-    merges = parse_merge_lines(read_lines(path, "the codes", max_vocab_size), path)
+    merges = read_merges(path, "the codes", max_vocab_size)
     companion = vocab_path(path)
     return from_codes(merges, _read_companion(companion, max_vocab_size) if companion.is_file() else None, path,
                       special_tokens)
@@ -87,9 +85,7 @@ def _read_companion(path: Path, max_vocab_size: int | None = None) -> dict:
     document = read_json(path, max_vocab_size)
     if not isinstance(document, dict) or document.get("format") != VOCAB_FORMAT:
         raise fail(path, f"is not a classic vocabulary written by bpe_core (format {VOCAB_FORMAT!r})")
-    if isinstance(document.get("vocab"), dict):
-        check_count(path, "the vocabulary", len(document["vocab"]), max_vocab_size)
-    check_vocab(document.get("vocab"), path)
+    check_vocab(document.get("vocab"), path, max_vocab_size=max_vocab_size)
     if not isinstance(document.get("special_tokens"), list) or not isinstance(document.get("unk_token"), str):
         raise fail(path, "needs a 'special_tokens' list and an 'unk_token' string")
     return document
