@@ -171,6 +171,32 @@ def check_vocab(vocab, path, where: str = "the vocabulary", max_vocab_size: int 
     return vocab
 
 
+def add_entry(entries: dict, owners: dict, token, token_id: int, path, where: str, *, earlier: str,
+              id_name: str = "id") -> None:
+    """Add ``token -> token_id`` to ``entries`` and to its inverse ``owners``
+    (``earlier`` says where their entries came from, for the error).
+
+    The same entry twice is fine (a tokenizer.json lists its special tokens
+    in the vocabulary and again as added tokens); a token with two ids, or
+    an id with two tokens, is a file that contradicts itself.
+
+    >>> ranks, owners = {b"a": 0}, {0: b"a"}
+    >>> add_entry(ranks, owners, b"a", 0, "r.tiktoken", "line 2", earlier="line 1", id_name="rank")
+    >>> add_entry(ranks, owners, b"b", 0, "r.tiktoken", "line 3", earlier="line 1", id_name="rank")
+    Traceback (most recent call last):
+    ...
+    bpe_core.errors.TokenizerFileError: r.tiktoken: line 3: rank 0 is given to both b'a' (line 1) and b'b'
+    """
+    if entries.get(token, token_id) != token_id:
+        raise fail(path, f"{where}: {token!r} has {id_name} {token_id}, but {earlier} gives it {id_name} "
+                         f"{entries[token]}")
+    if owners.get(token_id, token) != token:
+        raise fail(path, f"{where}: {id_name} {token_id} is given to both {owners[token_id]!r} ({earlier}) and "
+                         f"{token!r}")
+    entries[token] = token_id
+    owners[token_id] = token
+
+
 def parse_merge(entry, path, where: str) -> tuple[str, str]:
     """A merge written as ``"a b"`` (merges.txt, older tokenizer.json) or ``["a", "b"]``."""
     if isinstance(entry, str):
