@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
@@ -65,6 +66,28 @@ def engine_result_model(engine_class: type, name: str, **descriptions: str) -> t
     if unknown:
         raise TypeError(f"{engine_class.__name__} has no field {', '.join(sorted(unknown))} to describe")
     return create_model(name, **{n: (types[n], Field(description=descriptions.get(n))) for n in names})
+
+
+def exactly_one_of(first: str, second: str, message: str, *, when: Callable[[BaseModel], bool] | None = None):
+    """A model validator for an input class body: exactly one of the fields ``first`` and ``second`` is given
+    (``when`` the arguments call for one), or the call fails with ``message``.
+
+    >>> class Source(BaseModel):
+    ...     text: str | None = None
+    ...     path: str | None = None
+    ...     _one_source = exactly_one_of("text", "path", "give exactly one of text and path")
+    >>> Source(text="a", path="b")
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for Source
+      Value error, give exactly one of text and path ...
+    """
+    def check(model: BaseModel) -> BaseModel:
+        if (when is None or when(model)) and (getattr(model, first) is None) == (getattr(model, second) is None):
+            raise ValueError(message)
+        return model
+
+    return model_validator(mode="after")(check)
 
 
 class Input(BaseModel):
@@ -224,11 +247,8 @@ class EncodeInput(Input):
         "right", description="'left' suits decoder-only models that generate after the last real token."
     )
 
-    @model_validator(mode="after")
-    def _one_of_text_and_texts(self) -> "EncodeInput":
-        if (self.text is None) == (self.texts is None):
-            raise ValueError("give exactly one of text (one string) and texts (a list of strings)")
-        return self
+    _one_of_text_and_texts = exactly_one_of(
+        "text", "texts", "give exactly one of text (one string) and texts (a list of strings)")
 
 
 class Encoding(BaseModel):
@@ -303,11 +323,8 @@ class InspectInput(Input):
         None, min_length=1, max_length=1000, description="'token' view: the token, stored ('Ġthe') or readable (' the')."
     )
 
-    @model_validator(mode="after")
-    def _token_view_needs_a_token(self) -> "InspectInput":
-        if self.view == "token" and (self.id is None) == (self.token is None):
-            raise ValueError("view 'token' needs exactly one of id and token")
-        return self
+    _token_view_needs_a_token = exactly_one_of(
+        "id", "token", "view 'token' needs exactly one of id and token", when=lambda args: args.view == "token")
 
 
 class LengthCount(BaseModel):
@@ -409,11 +426,8 @@ class ExplainInput(Input):
     num_merges: int = Field(10, ge=0, le=10_000, description="With train_on: merges to learn.")
     max_words: int = Field(20, ge=1, le=200, description="Explain at most this many words of the text.")
 
-    @model_validator(mode="after")
-    def _one_source(self) -> "ExplainInput":
-        if (self.tokenizer is None) == (self.train_on is None):
-            raise ValueError("give exactly one of tokenizer (a stored name) and train_on (a small corpus)")
-        return self
+    _one_source = exactly_one_of(
+        "tokenizer", "train_on", "give exactly one of tokenizer (a stored name) and train_on (a small corpus)")
 
 
 class ExplainStep(BaseModel):
