@@ -115,31 +115,61 @@ class TrainInput(Input):
     text: str | None = Field(None, min_length=1, description="Corpus text (each line a document).")
     paths: CorpusPaths | None = Field(None, description=CORPUS_PATHS)
     mode: Literal["byte_level", "classic"] = Field(
-        "byte_level", description="'byte_level' (GPT-2 style, on UTF-8 bytes, spaces as 'Ġ') or 'classic' (the "
-        "textbook algorithm: characters plus '</w>', words split on whitespace).")
+        "byte_level",
+        description="'byte_level' (GPT-2 style, on UTF-8 bytes, spaces as 'Ġ') or 'classic' (the textbook "
+        "algorithm: characters plus '</w>', words split on whitespace).",
+    )
     vocab_size: int | None = Field(
-        None, ge=1, le=1_000_000, description="Final vocabulary size, base symbols and special tokens included "
-        "(with num_merges: whichever comes first).")
+        None,
+        ge=1,
+        le=1_000_000,
+        description="Final vocabulary size, base symbols and special tokens included (with num_merges: "
+        "whichever comes first).",
+    )
     num_merges: int | None = Field(
-        None, ge=0, le=1_000_000, description="Merges to learn (10 makes each merge easy to follow).")
+        None,
+        ge=0,
+        le=1_000_000,
+        description="Merges to learn (10 makes each merge easy to follow).",
+    )
     min_frequency: int = Field(
-        0, ge=0, description="Stop when the most frequent pair occurs fewer times (2: never merge pairs seen once).")
+        0,
+        ge=0,
+        description="Stop when the most frequent pair occurs fewer times (2: never merge pairs seen once).",
+    )
     pattern: str | None = Field(
-        None, min_length=1, max_length=10_000, description="Byte-level pre-tokenizer: 'gpt2' (default), 'cl100k', "
-        "'o200k' or a regex whose matches are the words.")
+        None,
+        min_length=1,
+        max_length=10_000,
+        description="Byte-level pre-tokenizer: 'gpt2' (default), 'cl100k', 'o200k' or a regex whose matches "
+        "are the words.",
+    )
     special_tokens: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=1000, description="Tokens given the first ids, never split, e.g. "
-        "['<|endoftext|>', '<pad>'] ('<pad>' to pad batches).")
+        default_factory=list,
+        max_length=1000,
+        description="Tokens given the first ids, never split, e.g. ['<|endoftext|>', '<pad>'] ('<pad>' to pad "
+        "batches).",
+    )
     overwrite: bool = Field(False, description="Replace a tokenizer of the same name.")
     text_field: str = Field(
-        "text", min_length=1, max_length=200, description="JSON Lines files: the field with each record's text "
-        "('meta.body' for a nested one); Parquet: the text column.")
+        "text",
+        min_length=1,
+        max_length=200,
+        description="JSON Lines files: the field with each record's text ('meta.body' for a nested one); "
+        "Parquet: the text column.",
+    )
     on_error: Literal["fail", "skip"] = Field(
-        "fail", description="Unreadable records (not UTF-8 or JSON, no text field): 'fail' stops, 'skip' skips and "
-        "counts them (corpus.problems).")
+        "fail",
+        description="Unreadable records (not UTF-8 or JSON, no text field): 'fail' stops, 'skip' skips and "
+        "counts them (corpus.problems).",
+    )
     counts_path: str | None = Field(
-        None, min_length=1, max_length=4096, description="Instead of a corpus: a word-counts file ('python -m "
-        "bpe_core count'), the same merges as its corpus. Mode, pattern and special tokens default to the file's.")
+        None,
+        min_length=1,
+        max_length=4096,
+        description="Instead of a corpus: a word-counts file ('python -m bpe_core count'), the same merges as "
+        "its corpus. Mode, pattern and special tokens default to the file's.",
+    )
 
     @model_validator(mode="after")
     def _needs_corpus_and_size(self) -> "TrainInput":
