@@ -22,6 +22,7 @@ from http_servers import (
     SERVER_SCRIPT,
     call_tool,
     initialize,
+    RunningServer,
     post,
     serving,
     unread_request,
@@ -64,6 +65,15 @@ def read_until(sock: socket.socket, marker: bytes, timeout: float = WAIT) -> byt
     return data
 
 
+def hog(server: RunningServer, session: str, calls: int) -> None:
+    """A client that never reads: ``calls`` train_bpe calls with a 3.5 MB progress token, on sockets the
+    server's ``held`` keeps open and nobody reads."""
+    corpus = {"text": words(20_000, seed=2), "vocab_size": 2000, "overwrite": True}
+    for number in range(calls):
+        server.held.append(unread_request(server.port, train_call(f"hog-{number}", f"hog-{number}", corpus,
+                                                                  token="t" * 3_500_000), session))
+
+
 def closed_by_server(sock: socket.socket, timeout: float) -> bool:
     """True if the server closes ``sock`` within ``timeout`` seconds (reading whatever it sends)."""
     sock.settimeout(timeout)
@@ -86,12 +96,8 @@ def test_a_client_that_never_reads_its_replies_does_not_starve_other_clients(tmp
     another client is answered while the hog still holds all its connections."""
     with serving(tmp_path) as server:
         port = server.port
-        hogs = server.held  # closed when the block ends
         _, session, _ = initialize(port, "hog")
-        corpus = {"text": words(20_000, seed=2), "vocab_size": 2000, "overwrite": True}
-        for number in range(42):
-            hogs.append(unread_request(port, train_call(f"hog-{number}", number, corpus, token="t" * 3_500_000),
-                                       session))
+        hog(server, session, calls=42)
         _, other, _ = initialize(port, "other")
         listed = call_tool(port, other, "list_tokenizers", {}, timeout=WAIT)
         assert listed["result"]["isError"] is False, listed
@@ -99,7 +105,7 @@ def test_a_client_that_never_reads_its_replies_does_not_starve_other_clients(tmp
                                                       "num_merges": 5}, timeout=WAIT)
         assert explained["result"]["isError"] is False, explained
         # ... while the hog still holds every connection (none is closed until the end).
-        first = read_until(hogs[0], b"progressToken").decode("utf-8", "replace")
+        first = read_until(server.held[0], b"progressToken").decode("utf-8", "replace")
         assert "progressToken is 3,500,000 characters long" in first
 
 
@@ -226,10 +232,7 @@ def test_sigterm_stops_the_server_with_requests_in_flight(tmp_path):
         port = server.port
         held = server.held  # closed when the block ends
         _, session, _ = initialize(port, "sigterm")
-        corpus = {"text": words(20_000, seed=2), "vocab_size": 2000, "overwrite": True}
-        for number in range(12):
-            held.append(unread_request(port, train_call(f"hog-{number}", f"hog-{number}", corpus,
-                                                        token="t" * 3_500_000), session))
+        hog(server, session, calls=12)
         stream = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
         stream.sendall(f"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
                        f"Mcp-Session-Id: {session}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n".encode())
