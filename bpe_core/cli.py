@@ -586,12 +586,22 @@ def build_parser() -> argparse.ArgumentParser:
     formats_note = ("Corpus files: plain text, JSON Lines (.jsonl/.json), Parquet, each possibly compressed "
                     "(.gz .bz2 .xz .zst); Parquet and zstd need pip install \"mcp-server-bpe[scale]\".")
 
-    train_parser = commands.add_parser(
-        "train", parents=[corpus], help="train a tokenizer on corpus files, text, or saved counts",
+    def command(name: str, run, *, help: str, description: str, examples: list[str], parents=(), **more):
+        """The parser of one command, which runs ``run``; ``examples`` close its help, one a line."""
+        several = len(examples) > 1
+        parser = commands.add_parser(
+            name, parents=list(parents), help=help, description=description,
+            epilog=("examples: " if several else "example: ") + "\n          ".join(examples),
+            formatter_class=argparse.RawDescriptionHelpFormatter if several else argparse.HelpFormatter, **more,
+        )
+        parser.set_defaults(run=run)
+        return parser
+
+    train_parser = command(
+        "train", cmd_train, parents=[corpus], help="train a tokenizer on corpus files, text, or saved counts",
         description="Train a BPE tokenizer and save it (bpe_core JSON) once training is done. "
                     "Progress goes to stderr; Ctrl-C stops cleanly (exit 130) and writes nothing. " + formats_note,
-        epilog="example: python -m bpe_core train corpus.txt --vocab-size 5000 --special-token '<|endoftext|>' "
-               "-o tok.json",
+        examples=["python -m bpe_core train corpus.txt --vocab-size 5000 --special-token '<|endoftext|>' -o tok.json"],
     )
     train_parser.add_argument("files", nargs="*", help="corpus files")
     train_parser.add_argument("--from-counts", metavar="COUNTS",
@@ -601,29 +611,26 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--vocab-size", type=int, help="final vocabulary size, specials and base symbols included")
     train_parser.add_argument("--num-merges", type=int, help="how many merges to learn at most")
     train_parser.add_argument("--min-frequency", type=int, default=0, help="stop when the best pair is rarer")
-    train_parser.set_defaults(run=cmd_train)
 
-    count_parser = commands.add_parser(
-        "count", parents=[corpus], help="count a corpus's words once, to train from (or merge) later",
+    count_parser = command(
+        "count", cmd_count, parents=[corpus], help="count a corpus's words once, to train from (or merge) later",
         description="Write the word counts of a corpus under a pre-tokenizer, with its settings in a header "
                     "(a TSV: see bpe_core.counts). 'train --from-counts' learns from it exactly the merges the "
                     "corpus gives. With --merge, merge counts files made with the same settings. " + formats_note,
-        epilog="examples: python -m bpe_core count part1.jsonl.zst -o part1.tsv\n"
-               "          python -m bpe_core count --merge part1.tsv part2.tsv -o all.tsv\n"
-               "          python -m bpe_core train --from-counts all.tsv --vocab-size 5000 -o tok.json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=["python -m bpe_core count part1.jsonl.zst -o part1.tsv",
+                  "python -m bpe_core count --merge part1.tsv part2.tsv -o all.tsv",
+                  "python -m bpe_core train --from-counts all.tsv --vocab-size 5000 -o tok.json"],
     )
     count_parser.add_argument("files", nargs="*", help="corpus files (with --merge: counts files)")
     count_parser.add_argument("--merge", action="store_true", help="merge counts files instead of counting a corpus")
     count_parser.add_argument("-o", "--output", required=True, help="where to save the counts")
-    count_parser.set_defaults(run=cmd_count)
 
-    encode_parser = commands.add_parser("encode", parents=[loading, text_input], help="text to token ids",
-                                        description="Encode text and print its token ids.",
-                                        epilog="examples: python -m bpe_core encode tok.json 'Hello world' --tokens\n"
-                                               "          python -m bpe_core encode tok.json 'Hello 世界' --show "
-                                               "--html tokens.html",
-                                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    encode_parser = command(
+        "encode", cmd_encode, parents=[loading, text_input], help="text to token ids",
+        description="Encode text and print its token ids.",
+        examples=["python -m bpe_core encode tok.json 'Hello world' --tokens",
+                  "python -m bpe_core encode tok.json 'Hello 世界' --show --html tokens.html"],
+    )
     encode_parser.add_argument("--tokens", action="store_true", help="a table of tokens with character offsets")
     encode_parser.add_argument("--json", action="store_true", help="print JSON")
     encode_parser.add_argument("--show", action="store_true",
@@ -636,51 +643,48 @@ def build_parser() -> argparse.ArgumentParser:
                           help="encode this special token's text as the special token (repeatable)")
     specials.add_argument("--allow-all-special", action="store_true", help="encode every special token's text as such")
     specials.add_argument("--special-as-text", action="store_true", help="encode special-token text as plain text")
-    encode_parser.set_defaults(run=cmd_encode)
 
-    decode_parser = commands.add_parser("decode", parents=[loading], help="token ids to text",
-                                        description="Decode token ids (arguments, or standard input) to text.",
-                                        epilog="examples: python -m bpe_core decode tok.json 40 1762 995\n"
-                                               "          python -m bpe_core encode tok.json 'Hello' | "
-                                               "python -m bpe_core decode tok.json",
-                                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    decode_parser = command(
+        "decode", cmd_decode, parents=[loading], help="token ids to text",
+        description="Decode token ids (arguments, or standard input) to text.",
+        examples=["python -m bpe_core decode tok.json 40 1762 995",
+                  "python -m bpe_core encode tok.json 'Hello' | python -m bpe_core decode tok.json"],
+    )
     decode_parser.add_argument("ids", nargs="*", help="ids: 1 2 3, 1,2,3 or [1, 2, 3] (default: standard input)")
     decode_parser.add_argument("--strict", action="store_true", help="fail on bytes that are not UTF-8")
-    decode_parser.set_defaults(run=cmd_decode)
 
-    inspect_parser = commands.add_parser("inspect", parents=[loading], help="summary of a tokenizer",
-                                         description="Show mode, pattern, sizes, special tokens, first merges "
-                                                     "and the training report.",
-                                         epilog="example: python -m bpe_core inspect tokenizer.json --merges 20")
+    inspect_parser = command(
+        "inspect", cmd_inspect, parents=[loading], help="summary of a tokenizer",
+        description="Show mode, pattern, sizes, special tokens, first merges and the training report.",
+        examples=["python -m bpe_core inspect tokenizer.json --merges 20"],
+    )
     inspect_parser.add_argument("--merges", type=int, default=10, help="how many first merges to list (default 10)")
     inspect_parser.add_argument("--json", action="store_true", help="print JSON")
-    inspect_parser.set_defaults(run=cmd_inspect)
 
-    explain_parser = commands.add_parser("explain", parents=[loading, text_input], help="merge-by-merge encoding",
-                                         description="Show how each word of the text becomes tokens, merge by merge.",
-                                         epilog="example: python -m bpe_core explain tok.json 'lowest newest'")
+    explain_parser = command(
+        "explain", cmd_explain, parents=[loading, text_input], help="merge-by-merge encoding",
+        description="Show how each word of the text becomes tokens, merge by merge.",
+        examples=["python -m bpe_core explain tok.json 'lowest newest'"],
+    )
     explain_parser.add_argument("--json", action="store_true", help="print JSON")
-    explain_parser.set_defaults(run=cmd_explain)
 
-    export_parser = commands.add_parser(
-        "export", parents=[loading], help="write a tokenizer in another library's format",
+    export_parser = command(
+        "export", cmd_export, parents=[loading], help="write a tokenizer in another library's format",
         description="Write the tokenizer as a Hugging Face tokenizer.json, a tiktoken rank file (+ .json), "
                     "GPT-2 vocab.json + merges.txt (a directory), or subword-nmt codes (classic). A format "
                     "that cannot hold the tokenizer exactly refuses it and says why.",
-        epilog="example: python -m bpe_core export tok.json --to tiktoken -o mine.tiktoken",
+        examples=["python -m bpe_core export tok.json --to tiktoken -o mine.tiktoken"],
     )
     export_parser.add_argument("--to", required=True, choices=FORMATS, help="the format to write")
     export_parser.add_argument("-o", "--output", required=True, help="destination file (a directory for gpt2)")
-    export_parser.set_defaults(run=cmd_export)
 
-    import_parser = commands.add_parser(
-        "import", help="read another library's tokenizer files into bpe_core JSON",
+    import_parser = command(
+        "import", cmd_import, help="read another library's tokenizer files into bpe_core JSON",
         description="Read tokenizer.json, a .tiktoken file, vocab.json + merges.txt or a codes file, check "
                     "that bpe_core can reproduce it exactly, and save it as bpe_core JSON.",
-        epilog="examples: python -m bpe_core import tokenizer.json -o tok.json\n"
-               "          python -m bpe_core import cl100k_base.tiktoken --pattern cl100k "
-               "--special-token '<|endoftext|>=100257' -o cl100k.json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=["python -m bpe_core import tokenizer.json -o tok.json",
+                  "python -m bpe_core import cl100k_base.tiktoken --pattern cl100k "
+                  "--special-token '<|endoftext|>=100257' -o cl100k.json"],
     )
     import_parser.add_argument("sources", nargs="+", help="the file(s), or a directory holding them")
     import_parser.add_argument("-o", "--output", required=True, help="where to save (bpe_core JSON)")
@@ -690,7 +694,6 @@ def build_parser() -> argparse.ArgumentParser:
     import_parser.add_argument("--special-token", action="append", metavar="TOKEN[=ID]",
                                help="a special token, with its id for tiktoken files (repeatable; default: the "
                                     "files' own; a tiktoken special without an id is numbered after the last rank)")
-    import_parser.set_defaults(run=cmd_import)
 
     evaluation = argparse.ArgumentParser(add_help=False)
     evaluation.add_argument("--text", action="append", help="held-out text given inline (repeatable), instead of files")
@@ -701,16 +704,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help="insist on encoding through tiktoken (default: when installed and the ids are the same)")
     encoder.add_argument("--no-fast", dest="fast", action="store_false", help="encode with the pure-Python engine")
 
-    evaluate_parser = commands.add_parser(
-        "evaluate", parents=[evaluation], help="how well a tokenizer compresses held-out text",
+    evaluate_parser = command(
+        "evaluate", cmd_evaluate, parents=[evaluation], help="how well a tokenizer compresses held-out text",
         description="Encode held-out text (streamed) and report compression (bytes, characters and words per "
                     "token; tokens per CJK character), vocabulary use (tokens that never occur, tokens used only "
                     "inside merges), token lengths, the most frequent tokens, a round-trip check and byte "
                     "fallback. TOKENIZER is a tokenizer file or a reference name (cl100k_base, o200k_base, "
                     "gpt-4o, gpt-4 ...).",
-        epilog="examples: python -m bpe_core evaluate tok.json held_out.txt\n"
-               "          python -m bpe_core evaluate gpt-4o --text '你好，世界' --json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=["python -m bpe_core evaluate tok.json held_out.txt",
+                  "python -m bpe_core evaluate gpt-4o --text '你好，世界' --json"],
     )
     evaluate_parser.add_argument("tokenizer", help="tokenizer file, or reference/model name (o200k_base, gpt-4o)")
     evaluate_parser.add_argument("files", nargs="*", help="UTF-8 held-out corpus files")
@@ -718,25 +720,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.add_argument("--list", type=int, default=20,
                                  help="unused and merge-only tokens to list, longest first (default 20)")
     evaluate_parser.add_argument("--offset", type=int, default=0, help="page through those lists from here")
-    evaluate_parser.set_defaults(run=cmd_evaluate)
 
-    compare_parser = commands.add_parser(
-        "compare", parents=[evaluation], help="several tokenizers on the same text, side by side",
+    compare_parser = command(
+        "compare", cmd_compare, parents=[evaluation], help="several tokenizers on the same text, side by side",
         usage="python -m bpe_core compare [-h] TOKENIZER TOKENIZER [TOKENIZER ...] (FILE [FILE ...] | --text TEXT) "
               "[--json] [-q] [--fast | --no-fast] [--sample-chars N]",
         description="Run 2 to 8 tokenizers over the same held-out text (read once): a table of the numbers "
                     "of 'evaluate' ranked by token count (fewest first), and the start of the text as each "
                     "tokenizer cuts it. Give the tokenizers first (files or reference names), then the corpus "
                     "files, or --text.",
-        epilog="examples: python -m bpe_core compare tok.json o200k_base held_out.txt\n"
-               "          python -m bpe_core compare gpt-4 gpt-4o --text 'Tokenizers differ. 分词器不同。'",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=["python -m bpe_core compare tok.json o200k_base held_out.txt",
+                  "python -m bpe_core compare gpt-4 gpt-4o --text 'Tokenizers differ. 分词器不同。'"],
     )
     compare_parser.add_argument("items", nargs="+", metavar="TOKENIZER ... FILE ...",
                                 help="tokenizers (files or reference names), then UTF-8 corpus files")
     compare_parser.add_argument("--sample-chars", type=int, default=200, metavar="N",
                                 help="characters of the text to show cut by each tokenizer (default 200, 0 for none)")
-    compare_parser.set_defaults(run=cmd_compare)
     return parser
 
 

@@ -279,6 +279,23 @@ Texts = Iterator[tuple[str, int]]
 Tick = Callable[[int], None]
 
 
+def line_pieces(text: str, size: int) -> Iterator[str]:
+    """``text`` in pieces of whole lines, each about ``size`` characters (or one longer line).
+
+    A piece ends at the first line end after ``size`` characters, so no word
+    is split between two pieces.
+
+    >>> list(line_pieces("ab\\ncd\\nef", 2))
+    ['ab\\n', 'cd\\n', 'ef']
+    """
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
 def read_texts(
     source: CorpusSource,
     *,

@@ -49,6 +49,7 @@ from .corpus_formats import (
     detect,
     is_corpus_file,
     is_url,
+    line_pieces,
     parquet_group_bytes,
     parquet_row_groups,
     read_texts,
@@ -324,12 +325,7 @@ def _text_pieces(texts: list[str]) -> Iterator[str]:
     for text in texts:
         if not isinstance(text, str):
             raise BPEError(f"training texts must be strings, got {type(text).__name__}")
-        start = 0
-        while start < len(text):
-            end = text.find("\n", start + BLOCK_BYTES)
-            end = len(text) if end < 0 else end + 1
-            yield text[start:end]
-            start = end
+        yield from line_pieces(text, BLOCK_BYTES)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from typing import Iterable, Iterator
 import regex
 
 from .base import ProgressCallback, StopCheck
+from .corpus_formats import line_pieces
 from .counting import check_corpus_files
 from .display import quoted, visible
 from .errors import BPEError, EvaluationCancelled
@@ -145,6 +146,7 @@ class Evaluation:
     merge_only_total: int  # never emitted, but a merge part of an emitted token
     merge_only_tokens: list[TokenEntry]
     list_offset: int
+    next_list_offset: int | None  # list_offset of the next page of those lists (None: this is the last)
     length_distribution: dict[str, int]  # token length ("1".."15", "16+") -> occurrences
     mean_token_length: float | None
     top_tokens: list[TokenCount]
@@ -208,18 +210,9 @@ def _input_size(texts: list[str], files: list[Path]) -> int:
 def _sources(texts: list[str], files: list[Path], block_chars: int) -> Iterator[tuple[str, Iterator[str]]]:
     """Each text and file as ``(name, pieces)``: strings of whole lines, about ``block_chars`` each."""
     for number, text in enumerate(texts):
-        yield f"text {number}", _text_pieces(text, block_chars)
+        yield f"text {number}", line_pieces(text, block_chars)
     for path in files:
         yield str(path), _file_pieces(path, block_chars)
-
-
-def _text_pieces(text: str, block_chars: int) -> Iterator[str]:
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start + block_chars)
-        end = len(text) if end < 0 else end + 1
-        yield text[start:end]
-        start = end
 
 
 def _file_pieces(path: Path, block_chars: int) -> Iterator[str]:
@@ -357,15 +350,12 @@ class _Tally:
             self.first_failure = where
 
 
-@dataclass
 class _Totals:
-    """The tokenizer-independent counts of the corpus."""
+    """The tokenizer-independent counts of the corpus (what every tally divides by)."""
 
-    sources: int = 0
-    bytes: int = 0
-    characters: int = 0
-    words: int = 0
-    cjk_characters: int = 0
+    def __init__(self, sources: int):
+        self.sources = sources
+        self.bytes = self.characters = self.words = self.cjk_characters = 0
 
     def add(self, piece: str) -> None:
         self.bytes += len(piece.encode("utf-8", "surrogatepass"))
@@ -383,7 +373,7 @@ def _run(tallies: list[_Tally], texts: list[str], files: list, *, phase: str, bl
     if not texts and not paths:
         raise BPEError("nothing to evaluate: give texts or files")
     total = _input_size(texts, paths)
-    totals = _Totals(sources=len(texts) + len(paths))
+    totals = _Totals(len(texts) + len(paths))
     last_report = 0.0
     for source, pieces in _sources(texts, paths, block_chars):
         for tally in tallies:
@@ -457,6 +447,7 @@ def _result(tally: _Tally, totals: _Totals, *, top_k: int, list_limit: int, list
     ordinary_ids = [i for i in tokenizer.id_to_token if i not in specials]
     merge_only = _merge_only(tokenizer, counts)
     unused = [i for i in ordinary_ids if i not in counts and i not in merge_only]
+    following = list_offset + list_limit
 
     def entries(ids: Iterable[int]) -> list[TokenEntry]:
         # Longest first: a long token that never occurs is the likeliest to be under-trained.
@@ -486,6 +477,7 @@ def _result(tally: _Tally, totals: _Totals, *, top_k: int, list_limit: int, list
         vocab_used_share=per(sum(1 for i in counts if i not in specials), len(ordinary_ids)) or 0.0,
         unused_total=len(unused), unused_tokens=entries(unused),
         merge_only_total=len(merge_only), merge_only_tokens=entries(merge_only), list_offset=list_offset,
+        next_list_offset=following if list_limit and following < max(len(unused), len(merge_only)) else None,
         length_distribution=dict(sorted(lengths.items(), key=lambda item: int(item[0].rstrip("+")))),
         mean_token_length=per(length_sum, tokens),
         top_tokens=[TokenCount(i, tokenizer.readable(i), n, n / tokens) for i, n in counts.most_common(top_k)],

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
@@ -18,11 +20,12 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import Completion, CompletionArgument, PromptReference, ResourceTemplateReference
 
 from bpe_core import BPEError, interop, reference
+from bpe_core.interop.files import merge_lines
 
 from . import auth, prompts, token_view_app, tooling
 from .config import ServerConfig
 from .service import BPEService
-from .storage import REFERENCES, StoreError, UnknownTokenizer, validate_name
+from .storage import REFERENCES, StoredTokenizer, StoreError, UnknownTokenizer, validate_name
 from .tooling import ArgumentCheckingServer
 from .tools import TOOLS
 
@@ -75,26 +78,22 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
             raise ResourceNotFoundError(str(exc)) from None
         except StoreError as exc:
             raise ResourceError(str(exc)) from None
-        allowed = service.config.limits.max_reply_bytes
-        if stored.size_bytes > allowed:
-            raise ResourceError(
-                f"tokenizer {name!r} is {stored.size_bytes:,} bytes, over this server's reply size limit of "
-                f"{allowed:,} bytes (--max-reply-bytes); write it to files with export_tokenizer instead, "
-                "or page through it with inspect_vocab"
-            )
+        check_reply_size(f"tokenizer {name!r}", stored.size_bytes)
         return stored
 
     def fitting(name: str, document: str) -> str:
         """``document``, if it fits in a reply: a document derived from a tokenizer can outgrow its file."""
+        check_reply_size(f"this document of tokenizer {name!r}", len(document.encode("utf-8", "surrogatepass")))
+        return document
+
+    def check_reply_size(what: str, size: int) -> None:
         allowed = service.config.limits.max_reply_bytes
-        size = len(document.encode("utf-8", "surrogatepass"))
         if size > allowed:
             raise ResourceError(
-                f"this document of tokenizer {name!r} is {size:,} bytes, over this server's reply size limit of "
-                f"{allowed:,} bytes (--max-reply-bytes); write it to files with export_tokenizer instead, "
-                "or page through it with inspect_vocab"
+                f"{what} is {size:,} bytes, over this server's reply size limit of {allowed:,} bytes "
+                "(--max-reply-bytes); write it to files with export_tokenizer instead, or page through it with "
+                "inspect_vocab"
             )
-        return document
 
     @server.resource(
         "bpe://tokenizers",
@@ -107,61 +106,82 @@ def _register_resources(server: MCPServer, service: BPEService) -> None:
     def tokenizers() -> str:
         return service.list_tokenizers().model_dump_json(indent=2)
 
-    @server.resource(
-        "bpe://tokenizers/{name}",
-        name="tokenizer",
-        title="Tokenizer (native JSON)",
-        description="A stored tokenizer in bpe_core's native JSON format: mode, pattern, special tokens, "
-        "vocabulary, merges and training report.",
-        mime_type="application/json",
-    )
-    def tokenizer_native(name: str) -> str:
-        stored = load(name)
-        try:
-            return stored.path.read_text(encoding="utf-8")
-        except OSError as exc:  # a reference tokenizer whose converted copy could not be cached
-            raise ResourceError(f"tokenizer {name!r} has no native JSON file to read ({exc.strerror or exc}); "
-                                "write it with export_tokenizer format='native' instead") from None
+    def reader(document: TokenizerDocument):
+        def read(name: str) -> str:
+            return fitting(name, document.render(load(name)))
 
-    @server.resource(
-        "bpe://tokenizers/{name}/tokenizer.json",
-        name="tokenizer-huggingface",
-        title="Tokenizer as Hugging Face tokenizer.json",
-        description="A stored byte-level tokenizer exported as a Hugging Face tokenizer.json document "
+        return read
+
+    for document in TOKENIZER_DOCUMENTS:
+        server.resource(f"bpe://tokenizers/{{name}}{document.suffix}", name=document.name, title=document.title,
+                        description=document.description, mime_type=document.mime_type)(reader(document))
+
+
+# --- a stored tokenizer as documents ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenizerDocument:
+    """A resource that serves each stored tokenizer as one document, at ``bpe://tokenizers/{name}`` + ``suffix``.
+
+    ``render`` writes the document of a loaded tokenizer; a tokenizer that
+    cannot be written so is a :class:`ResourceError` that says why.
+    """
+
+    suffix: str
+    name: str
+    title: str
+    description: str
+    mime_type: str
+    render: Callable[[StoredTokenizer], str]
+
+
+def _native_json(stored: StoredTokenizer) -> str:
+    try:
+        return stored.path.read_text(encoding="utf-8")
+    except OSError as exc:  # a reference tokenizer whose converted copy could not be cached
+        raise ResourceError(f"tokenizer {stored.name!r} has no native JSON file to read ({exc.strerror or exc}); "
+                            "write it with export_tokenizer format='native' instead") from None
+
+
+def _tokenizer_json(stored: StoredTokenizer) -> str:
+    try:
+        document = interop.huggingface.to_tokenizer_json(stored.tokenizer)
+    except BPEError as exc:
+        raise ResourceError(f"tokenizer {stored.name!r} cannot be a tokenizer.json: {exc}") from None
+    return json.dumps(document, ensure_ascii=False, indent=1)
+
+
+def _vocab_json(stored: StoredTokenizer) -> str:
+    ordered = dict(sorted(stored.tokenizer.vocab.items(), key=lambda item: item[1]))
+    return json.dumps(ordered, ensure_ascii=False, indent=1)
+
+
+TOKENIZER_DOCUMENTS = [
+    TokenizerDocument(
+        "", "tokenizer", "Tokenizer (native JSON)",
+        "A stored tokenizer in bpe_core's native JSON format: mode, pattern, special tokens, vocabulary, merges and "
+        "training report.",
+        "application/json", _native_json,
+    ),
+    TokenizerDocument(
+        "/tokenizer.json", "tokenizer-huggingface", "Tokenizer as Hugging Face tokenizer.json",
+        "A stored byte-level tokenizer exported as a Hugging Face tokenizer.json document "
         "(tokenizers.Tokenizer.from_str can load it). Classic tokenizers cannot be expressed in this format.",
-        mime_type="application/json",
-    )
-    def tokenizer_huggingface(name: str) -> str:
-        tokenizer = load(name).tokenizer
-        try:
-            document = interop.huggingface.to_tokenizer_json(tokenizer)
-        except BPEError as exc:
-            raise ResourceError(f"tokenizer {name!r} cannot be a tokenizer.json: {exc}") from None
-        return fitting(name, json.dumps(document, ensure_ascii=False, indent=1))
-
-    @server.resource(
-        "bpe://tokenizers/{name}/merges",
-        name="tokenizer-merges",
-        title="Tokenizer merges",
-        description="The merges in rank order, in the GPT-2 merges.txt layout: a '#version: 0.2' header line, "
-        "then one 'left right' pair per line.",
-        mime_type="text/plain",
-    )
-    def tokenizer_merges(name: str) -> str:
-        tokenizer = load(name).tokenizer
-        return fitting(name, "#version: 0.2\n" + "".join(f"{left} {right}\n" for left, right in tokenizer.merges))
-
-    @server.resource(
-        "bpe://tokenizers/{name}/vocab",
-        name="tokenizer-vocab",
-        title="Tokenizer vocabulary",
-        description="The vocabulary as a JSON object from token (as stored) to id.",
-        mime_type="application/json",
-    )
-    def tokenizer_vocab(name: str) -> str:
-        tokenizer = load(name).tokenizer
-        ordered = dict(sorted(tokenizer.vocab.items(), key=lambda item: item[1]))
-        return fitting(name, json.dumps(ordered, ensure_ascii=False, indent=1))
+        "application/json", _tokenizer_json,
+    ),
+    TokenizerDocument(
+        "/merges", "tokenizer-merges", "Tokenizer merges",
+        "The merges in rank order, in the GPT-2 merges.txt layout: a '#version: 0.2' header line, then one "
+        "'left right' pair per line.",
+        "text/plain", lambda stored: merge_lines(stored.tokenizer.merges),
+    ),
+    TokenizerDocument(
+        "/vocab", "tokenizer-vocab", "Tokenizer vocabulary",
+        "The vocabulary as a JSON object from token (as stored) to id.",
+        "application/json", _vocab_json,
+    ),
+]
 
 
 def _register_completions(server: MCPServer, service: BPEService) -> None:

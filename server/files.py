@@ -375,31 +375,18 @@ class _Walk:
         resolves outside the roots is never entered.
         """
         head, rest = wild[0], wild[1:]
-        if head == "**":
-            yield from self._matches_recursively(directory, rest, shown)
-            return
+        if head == "**" and rest:
+            yield from self._matches(directory, rest, shown)  # '**' standing for no directory at all
+        deeper = wild if head == "**" else rest  # below, '**' goes on matching at every depth
         for name, entry_is_dir in self._listing(directory):
             if not fnmatch.fnmatchcase(name, head) or (name.startswith(".") and not head.startswith(".")):
                 continue
             if not rest:
                 yield shown / name
-            elif entry_is_dir:
+            if entry_is_dir and deeper:
                 inner = self._enter(directory / name)
                 if inner is not None:
-                    yield from self._matches(inner, rest, shown / name)
-
-    def _matches_recursively(self, directory: Path, rest: list[str], shown: Path) -> Iterator[Path]:
-        if rest:
-            yield from self._matches(directory, rest, shown)
-        for name, entry_is_dir in self._listing(directory):
-            if name.startswith("."):
-                continue
-            if not rest:
-                yield shown / name
-            if entry_is_dir:
-                inner = self._enter(directory / name)
-                if inner is not None:
-                    yield from self._matches_recursively(inner, rest, shown / name)
+                    yield from self._matches(inner, deeper, shown / name)
 
     def _listing(self, directory: Path) -> list[tuple[str, bool]]:
         try:

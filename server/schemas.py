@@ -9,9 +9,14 @@ model that has never seen this server.
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+from collections.abc import Callable
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from bpe_core.evaluation import Evaluation
 
 from .storage import NAME_PATTERN, NAME_RULE
 
@@ -43,6 +48,46 @@ CorpusPaths = Annotated[list[Annotated[str, Field(min_length=1, max_length=4096)
 CORPUS_PATHS = "Files, directories or globs ('corpus/**/*.txt') inside the allowed roots; UTF-8."
 
 PAGE_LIMIT_MAX = 500
+
+
+def engine_result_model(engine_class: type, name: str, **descriptions: str) -> type[BaseModel]:
+    """A result model with the fields of one of the engine's dataclasses: its names, types and order, every
+    field required, so whatever the engine reports reaches the tool's outputSchema unchanged.
+    ``descriptions`` document fields for the model that reads the schema.
+
+    >>> from bpe_core.evaluation import TokenCount
+    >>> Counted = engine_result_model(TokenCount, "Counted", share="Of all tokens.")
+    >>> list(Counted.model_fields), Counted.model_fields["share"].description
+    (['id', 'text', 'count', 'share'], 'Of all tokens.')
+    """
+    types = typing.get_type_hints(engine_class)
+    names = [f.name for f in dataclasses.fields(engine_class)]
+    unknown = set(descriptions) - set(names)
+    if unknown:
+        raise TypeError(f"{engine_class.__name__} has no field {', '.join(sorted(unknown))} to describe")
+    return create_model(name, **{n: (types[n], Field(description=descriptions.get(n))) for n in names})
+
+
+def exactly_one_of(first: str, second: str, message: str, *, when: Callable[[BaseModel], bool] | None = None):
+    """A model validator for an input class body: exactly one of the fields ``first`` and ``second`` is given
+    (``when`` the arguments call for one), or the call fails with ``message``.
+
+    >>> class Source(BaseModel):
+    ...     text: str | None = None
+    ...     path: str | None = None
+    ...     _one_source = exactly_one_of("text", "path", "give exactly one of text and path")
+    >>> Source(text="a", path="b")
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for Source
+      Value error, give exactly one of text and path ...
+    """
+    def check(model: BaseModel) -> BaseModel:
+        if (when is None or when(model)) and (getattr(model, first) is None) == (getattr(model, second) is None):
+            raise ValueError(message)
+        return model
+
+    return model_validator(mode="after")(check)
 
 
 class Input(BaseModel):
@@ -202,11 +247,8 @@ class EncodeInput(Input):
         "right", description="'left' suits decoder-only models that generate after the last real token."
     )
 
-    @model_validator(mode="after")
-    def _one_of_text_and_texts(self) -> "EncodeInput":
-        if (self.text is None) == (self.texts is None):
-            raise ValueError("give exactly one of text (one string) and texts (a list of strings)")
-        return self
+    _one_of_text_and_texts = exactly_one_of(
+        "text", "texts", "give exactly one of text (one string) and texts (a list of strings)")
 
 
 class Encoding(BaseModel):
@@ -281,11 +323,8 @@ class InspectInput(Input):
         None, min_length=1, max_length=1000, description="'token' view: the token, stored ('Ġthe') or readable (' the')."
     )
 
-    @model_validator(mode="after")
-    def _token_view_needs_a_token(self) -> "InspectInput":
-        if self.view == "token" and (self.id is None) == (self.token is None):
-            raise ValueError("view 'token' needs exactly one of id and token")
-        return self
+    _token_view_needs_a_token = exactly_one_of(
+        "id", "token", "view 'token' needs exactly one of id and token", when=lambda args: args.view == "token")
 
 
 class LengthCount(BaseModel):
@@ -387,11 +426,8 @@ class ExplainInput(Input):
     num_merges: int = Field(10, ge=0, le=10_000, description="With train_on: merges to learn.")
     max_words: int = Field(20, ge=1, le=200, description="Explain at most this many words of the text.")
 
-    @model_validator(mode="after")
-    def _one_source(self) -> "ExplainInput":
-        if (self.tokenizer is None) == (self.train_on is None):
-            raise ValueError("give exactly one of tokenizer (a stored name) and train_on (a small corpus)")
-        return self
+    _one_source = exactly_one_of(
+        "tokenizer", "train_on", "give exactly one of tokenizer (a stored name) and train_on (a small corpus)")
 
 
 class ExplainStep(BaseModel):
@@ -577,56 +613,12 @@ class EvaluateInput(_HeldOut):
     list_limit: int = Field(20, ge=0, le=500, description="Unused / merge-only tokens to list.")
 
 
-class TokenCount(BaseModel):
-    id: int
-    text: str
-    count: int
-    share: float
-
-
-class ListedToken(BaseModel):
-    id: int
-    text: str
-    length: int
-
-
-class EvaluateResult(BaseModel):
-    name: str
-    mode: str
-    pattern: str
-    vocab_size: int
-    encoder: str
-    sources: int
-    bytes: int
-    characters: int
-    words: int
-    tokens: int
-    bytes_per_token: float | None
-    characters_per_token: float | None
-    tokens_per_word: float | None
-    cjk_characters: int
-    cjk_tokens: int
-    tokens_per_cjk_character: float | None
-    vocab_used: int
-    vocab_used_share: float
-    unused_total: int = Field(description="Ids that never occur, not even inside an emitted token.")
-    unused_tokens: list[ListedToken]
-    merge_only_total: int = Field(description="Ids only inside the merges of emitted tokens.")
-    merge_only_tokens: list[ListedToken]
-    list_offset: int
-    next_list_offset: int | None
-    length_distribution: dict[str, int] = Field(description="Token length -> occurrences.")
-    mean_token_length: float | None
-    top_tokens: list[TokenCount]
-    round_trip_checked: int
-    round_trip_failures: int
-    first_round_trip_failure: str | None
-    byte_fallback_bytes: int | None
-    unknown_tokens: int | None
-    forced_cuts: int
-    seconds: float
-    megabytes_per_second: float | None
-    notes: list[str]
+EvaluateResult = engine_result_model(
+    Evaluation, "EvaluateResult",
+    unused_total="Ids that never occur, not even inside an emitted token.",
+    merge_only_total="Ids only inside the merges of emitted tokens.",
+    length_distribution="Token length -> occurrences.",
+)
 
 
 class CompareInput(_HeldOut):

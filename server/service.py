@@ -82,6 +82,11 @@ class BPEService:
             roots += list(client_roots)
         return FileAccess(roots, self.config.limits)
 
+    def _naming(self, name: str, mode: str, pattern: str, vocab_size: int) -> dict:
+        """How every result names the stored tokenizer it is about: ``name``, ``uri`` (its resource), ``mode``,
+        ``pattern`` and ``vocab_size``, as keyword arguments for the result model."""
+        return {"name": name, "uri": self.store.uri(name), "mode": mode, "pattern": pattern, "vocab_size": vocab_size}
+
     @property
     def trainings_running(self) -> list[str]:
         """Names being trained right now (in worker threads)."""
@@ -216,11 +221,7 @@ class BPEService:
         seconds["saving"] = round(finished - saving, 4)
         seconds["total"] = round(finished - started, 4)
         return s.TrainResult(
-            name=args.name,
-            uri=self.store.uri(args.name),
-            mode=tokenizer.mode,
-            pattern=tokenizer.pattern_name,
-            vocab_size=tokenizer.vocab_size,
+            **self._naming(args.name, tokenizer.mode, tokenizer.pattern_name, tokenizer.vocab_size),
             merges_learned=training.merges_learned,
             stop_reason=training.stop_reason,
             stop_explanation=STOP_EXPLANATIONS.get(training.stop_reason, training.stop_reason),
@@ -464,10 +465,7 @@ class BPEService:
         report = evaluation.evaluate(tokenizer, texts, paths, name=args.tokenizer, top_k=args.top_k,
                                      list_limit=args.list_limit, list_offset=args.list_offset,
                                      should_stop=should_stop, on_progress=_percent_progress(progress))
-        listed = max(report.unused_total, report.merge_only_total)
-        following = args.list_offset + args.list_limit
-        result = s.EvaluateResult(**report.to_dict(),
-                                  next_list_offset=following if args.list_limit and following < listed else None)
+        result = s.EvaluateResult(**report.to_dict())
         self._check_result_size(result, "list fewer tokens (top_k, list_limit)")
         return result, report.summary()
 
@@ -520,11 +518,7 @@ class BPEService:
             data_dir=str(self.store.directory),
             tokenizers=[
                 s.TokenizerInfo(
-                    name=item.name,
-                    uri=self.store.uri(item.name),
-                    mode=item.mode,
-                    pattern=item.pattern,
-                    vocab_size=item.vocab_size,
+                    **self._naming(item.name, item.mode, item.pattern, item.vocab_size),
                     merges=item.merges,
                     special_tokens=list(item.special_tokens),
                     size_bytes=item.size_bytes,
@@ -533,8 +527,8 @@ class BPEService:
                 for item in stored
             ],
             references=[
-                s.TokenizerInfo(name=facts.name, uri=self.store.uri(facts.name), mode="byte_level",
-                                pattern=facts.pattern, vocab_size=facts.vocab_size, merges=facts.merges,
+                s.TokenizerInfo(**self._naming(facts.name, "byte_level", facts.pattern, facts.vocab_size),
+                                merges=facts.merges,
                                 special_tokens=list(reference.reference_spec(facts.name).special_tokens),
                                 reference=True, aliases=list(facts.aliases))
                 for facts in REFERENCES.values()
@@ -560,12 +554,8 @@ class BPEService:
             raise LimitExceeded(f"{exc} ({LIMITS['vocab size'].hint()})") from None
         self.store.save(args.name, tokenizer, overwrite=args.overwrite)
         return s.ImportResult(
-            name=args.name,
-            uri=self.store.uri(args.name),
+            **self._naming(args.name, tokenizer.mode, tokenizer.pattern_name, tokenizer.vocab_size),
             format=kind,
-            mode=tokenizer.mode,
-            pattern=tokenizer.pattern_name,
-            vocab_size=tokenizer.vocab_size,
             merges=len(tokenizer.merges),
             special_tokens=dict(tokenizer.special_tokens),
             sources=[str(p) for p in sources],

@@ -14,6 +14,18 @@ from . import schemas as s
 from . import token_view_app
 from .tooling import Tool, changes_storage, read_only, summary_first
 
+
+def _on_held_out(measure: str):
+    """The handler of a tool that measures held-out text and/or files (``args.paths``, read inside the
+    roots): it sends progress, stops when cancelled, and replies with the summary first.
+
+    ``measure`` names the :class:`~server.service.BPEService` method, e.g. ``"evaluate"``, that returns
+    ``(result, summary)``.
+    """
+    return lambda service, args, call: summary_first(*getattr(service, measure)(
+        args, files=call.files() if args.paths else None, progress=call.progress, should_stop=call.should_stop))
+
+
 TOOLS: list[Tool] = [
     Tool(
         "train_bpe", s.TrainInput, s.TrainResult,
@@ -45,21 +57,10 @@ TOOLS: list[Tool] = [
         changes_storage("Import a tokenizer file", idempotent=True),
         roots="always",
     ),
-    Tool(
-        "evaluate_tokenizer", s.EvaluateInput, s.EvaluateResult,
-        lambda service, args, call: summary_first(*service.evaluate(
-            args, files=call.files() if args.paths else None, progress=call.progress, should_stop=call.should_stop)),
-        read_only("Evaluate a tokenizer"),
-        roots="paths",
-    ),
-    Tool(
-        "compare_tokenizers", s.CompareInput, s.CompareResult,
-        lambda service, args, call: summary_first(*service.compare(
-            args, files=call.files() if args.paths else None, progress=call.progress, should_stop=call.should_stop)),
-        read_only("Compare tokenizers"),
-        roots="paths",
-        meta=token_view_app.TOOL_META,
-    ),
+    Tool("evaluate_tokenizer", s.EvaluateInput, s.EvaluateResult, _on_held_out("evaluate"),
+         read_only("Evaluate a tokenizer"), roots="paths"),
+    Tool("compare_tokenizers", s.CompareInput, s.CompareResult, _on_held_out("compare"),
+         read_only("Compare tokenizers"), roots="paths", meta=token_view_app.TOOL_META),
     Tool(
         "export_tokenizer", s.ExportInput, s.ExportResult,
         lambda service, args, call: service.export_tokenizer(args, files=call.files()),

@@ -1,4 +1,5 @@
-"""Shared helpers for the tests: the two oracles, protocol eras, and the shared-corpora marker.
+"""Shared helpers for the tests: the two oracles, protocol eras, an in-memory server over a folder of files,
+and the shared-corpora marker.
 
 The test corpora (English, Chinese, code) come from ``corpus_text``: built
 from the standard library or shipped in ``tests/corpora``, so a fresh clone
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -145,3 +147,19 @@ def anyio_backend():
 def mode(request):
     """Run the test once per protocol era."""
     return request.param
+
+
+@pytest.fixture
+def files_root(tmp_path) -> Path:
+    """An empty folder: the one root ``files_server`` reads and writes files in."""
+    directory = tmp_path / "files"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def files_server(tmp_path, files_root):
+    """An in-memory server storing its tokenizers under ``tmp_path / "data"``, with ``files_root`` its only root."""
+    from server import ServerConfig, build_server  # the engine's tests need no server
+
+    return build_server(ServerConfig(data_dir=tmp_path / "data", roots=(files_root,)))

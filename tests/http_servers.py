@@ -15,6 +15,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVER_SCRIPT = Path(sys.executable).with_name("mcp-server-bpe")
@@ -140,5 +143,38 @@ def unread_request(port: int, message: dict, session: str | None, receive_buffer
 
 def start(tmp_path: Path, *flags: str, env: dict | None = None) -> tuple[subprocess.Popen, str, int]:
     """:func:`start_http_server` with its data and a fresh stderr log under ``tmp_path``."""
-    return start_http_server(tmp_path / "data", tmp_path / f"stderr-{len(list(tmp_path.glob('stderr-*')))}.log",
-                             *flags, env=env)
+    return start_http_server(tmp_path / "data", _fresh_log(tmp_path), *flags, env=env)
+
+
+def _fresh_log(tmp_path: Path) -> Path:
+    return tmp_path / f"stderr-{len(list(tmp_path.glob('stderr-*')))}.log"
+
+
+@dataclass
+class RunningServer:
+    """A server :func:`serving` started: its process, ``/mcp`` URL, port and stderr log, and the sockets a
+    test keeps open (``held``: closed before the server is stopped)."""
+
+    process: subprocess.Popen
+    url: str
+    port: int
+    log: Path
+    held: list[socket.socket] = field(default_factory=list)
+
+
+@contextmanager
+def serving(tmp_path: Path, *flags: str, **options) -> Iterator[RunningServer]:
+    """The server over HTTP for a ``with`` block, its data under ``tmp_path``; when the block ends, however
+    it ends, the sockets it held are closed and the server is stopped.
+
+    ``flags`` and ``options`` are :func:`start_http_server`'s.
+    """
+    log = _fresh_log(tmp_path)
+    process, url, port = start_http_server(tmp_path / "data", log, *flags, **options)
+    server = RunningServer(process, url, port, log)
+    try:
+        yield server
+    finally:
+        for sock in server.held:
+            sock.close()
+        stop(process)

@@ -72,8 +72,13 @@ def test_every_token_is_used_merge_only_or_unused(tokenizer):
 
 def test_lists_are_capped_and_paged(tokenizer):
     whole = evaluate(tokenizer, texts=[HELD_OUT], list_limit=500)
-    pages = [evaluate(tokenizer, texts=[HELD_OUT], list_limit=50, list_offset=offset).unused_tokens
-             for offset in range(0, whole.unused_total, 50)]
+    assert whole.next_list_offset is None
+    pages, offset = [], 0
+    while offset is not None:  # each page says where the next starts, the last that there is none
+        page = evaluate(tokenizer, texts=[HELD_OUT], list_limit=50, list_offset=offset)
+        pages.append(page.unused_tokens)
+        offset = page.next_list_offset
+    assert len(pages) == -(-max(whole.unused_total, whole.merge_only_total) // 50) > 1
     assert [t.id for page in pages for t in page] == [t.id for t in whole.unused_tokens]
     assert all(len(page) <= 50 for page in pages)
     assert len(evaluate(tokenizer, texts=[HELD_OUT], top_k=3).top_tokens) == 3

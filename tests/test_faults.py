@@ -31,6 +31,7 @@ from server import ServerConfig, build_server
 from server.service import BPEService
 from corpus_text import random_text
 from stdio_harness import StdioServer, call, handshake, merging_started, wait_for
+from tool_calls import cancel_once_under_way
 
 TEXT = "low lower newest widest " * 30
 PROBE = "lowest newer"
@@ -289,17 +290,9 @@ async def test_a_cancelled_call_stops_training_and_the_next_call_is_served(memor
             merging.set()
 
     async with Client(memory_server, mode=mode) as client:
-        async def long_training(scope):
-            with scope:
-                await client.call_tool("train_bpe", {"name": "long", "text": random_text(60_000), "vocab_size": 100_000},
-                                       progress_callback=on_progress)
-
-        async with anyio.create_task_group() as group:
-            scope = anyio.CancelScope()
-            group.start_soon(long_training, scope)
-            with anyio.fail_after(60):
-                await merging.wait()
-            scope.cancel()
+        long_training = {"name": "long", "text": random_text(60_000), "vocab_size": 100_000}
+        await cancel_once_under_way(
+            lambda: client.call_tool("train_bpe", long_training, progress_callback=on_progress), merging)
         # The worker thread notices and releases the name (bounds are generous: only a hang uses them).
         with anyio.fail_after(60):
             while service.trainings_running:

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import anyio
 import pytest
@@ -23,9 +22,9 @@ from http_servers import (
     SERVER_SCRIPT,
     call_tool,
     initialize,
+    RunningServer,
     post,
-    start_http_server,
-    stop,
+    serving,
     unread_request,
 )
 from mcp import Client
@@ -34,12 +33,6 @@ from mcp_types import ListRootsResult, Root
 from server import tooling as server_tooling
 
 WAIT = 60.0  # seconds: the bound for "answered" in every test
-
-
-def start(tmp_path: Path, *flags: str, **options):
-    log = tmp_path / "stderr.log"
-    process, url, port = start_http_server(tmp_path / "data", log, *flags, **options)
-    return process, url, port, log
 
 
 def words(count: int, seed: int = 1) -> str:
@@ -72,6 +65,15 @@ def read_until(sock: socket.socket, marker: bytes, timeout: float = WAIT) -> byt
     return data
 
 
+def hog(server: RunningServer, session: str, calls: int) -> None:
+    """A client that never reads: ``calls`` train_bpe calls with a 3.5 MB progress token, on sockets the
+    server's ``held`` keeps open and nobody reads."""
+    corpus = {"text": words(20_000, seed=2), "vocab_size": 2000, "overwrite": True}
+    for number in range(calls):
+        server.held.append(unread_request(server.port, train_call(f"hog-{number}", f"hog-{number}", corpus,
+                                                                  token="t" * 3_500_000), session))
+
+
 def closed_by_server(sock: socket.socket, timeout: float) -> bool:
     """True if the server closes ``sock`` within ``timeout`` seconds (reading whatever it sends)."""
     sock.settimeout(timeout)
@@ -92,14 +94,10 @@ def test_a_client_that_never_reads_its_replies_does_not_starve_other_clients(tmp
     """42 train_bpe calls with a 3.5 MB progress token on sockets that are never read held every worker
     thread, so every other client's calls hung; now they are refused (token too long, session busy) and
     another client is answered while the hog still holds all its connections."""
-    process, _, port, _ = start(tmp_path)
-    hogs = []
-    try:
+    with serving(tmp_path) as server:
+        port = server.port
         _, session, _ = initialize(port, "hog")
-        corpus = {"text": words(20_000, seed=2), "vocab_size": 2000, "overwrite": True}
-        for number in range(42):
-            hogs.append(unread_request(port, train_call(f"hog-{number}", number, corpus, token="t" * 3_500_000),
-                                       session))
+        hog(server, session, calls=42)
         _, other, _ = initialize(port, "other")
         listed = call_tool(port, other, "list_tokenizers", {}, timeout=WAIT)
         assert listed["result"]["isError"] is False, listed
@@ -107,17 +105,13 @@ def test_a_client_that_never_reads_its_replies_does_not_starve_other_clients(tmp
                                                       "num_merges": 5}, timeout=WAIT)
         assert explained["result"]["isError"] is False, explained
         # ... while the hog still holds every connection (none is closed until the end).
-        first = read_until(hogs[0], b"progressToken").decode("utf-8", "replace")
+        first = read_until(server.held[0], b"progressToken").decode("utf-8", "replace")
         assert "progressToken is 3,500,000 characters long" in first
-    finally:
-        for hog in hogs:
-            hog.close()
-        stop(process)
 
 
 def test_an_oversize_progress_token_is_refused_and_a_normal_one_accepted(tmp_path):
-    process, _, port, _ = start(tmp_path)
-    try:
+    with serving(tmp_path) as server:
+        port = server.port
         _, session, _ = initialize(port)
         refused = call_tool(port, session, "list_tokenizers", {}, meta={"progressToken": "p" * 10_000})
         assert refused["result"]["isError"] is True
@@ -126,8 +120,6 @@ def test_an_oversize_progress_token_is_refused_and_a_normal_one_accepted(tmp_pat
         assert accepted["result"]["isError"] is False
         numeric = call_tool(port, session, "list_tokenizers", {}, meta={"progressToken": 10**300})
         assert numeric["result"]["isError"] is True  # an integer counts its digits
-    finally:
-        stop(process)
 
 
 @pytest.mark.anyio
@@ -150,9 +142,9 @@ async def test_a_progress_notification_the_client_does_not_take_frees_the_worker
 
 
 def test_tool_calls_in_flight_per_session_are_capped_with_a_busy_error(tmp_path):
-    process, _, port, _ = start(tmp_path, "--max-calls-per-session", "2")
-    held = []
-    try:
+    with serving(tmp_path, "--max-calls-per-session", "2") as server:
+        port = server.port
+        held = server.held  # closed when the block ends
         _, session, _ = initialize(port, "busy")
         for number in range(2):
             held.append(unread_request(port, train_call(f"long-{number}", number, LONG_TRAINING), session))
@@ -169,18 +161,14 @@ def test_tool_calls_in_flight_per_session_are_capped_with_a_busy_error(tmp_path)
         while call_tool(port, session, "list_tokenizers", {})["result"]["isError"]:
             assert time.monotonic() < deadline, "the session stayed busy after its calls' connections closed"
             time.sleep(0.2)
-    finally:
-        for sock in held:
-            sock.close()
-        stop(process)
 
 
 # --- sessions --------------------------------------------------------------------------------------------
 
 
 def test_sessions_are_capped_per_client_and_a_new_client_gets_in_after_the_idle_timeout(tmp_path):
-    process, _, port, _ = start(tmp_path, "--max-sessions-per-client", "3", "--session-idle-timeout", "2")
-    try:
+    with serving(tmp_path, "--max-sessions-per-client", "3", "--session-idle-timeout", "2") as server:
+        port = server.port
         sessions = [initialize(port, f"s{n}") for n in range(3)]
         assert [status for status, _, _ in sessions] == [200] * 3
         status, session, reply = initialize(port, "one too many")
@@ -200,19 +188,15 @@ def test_sessions_are_capped_per_client_and_a_new_client_gets_in_after_the_idle_
         while initialize(port, "after idle")[0] != 200:
             assert time.monotonic() < deadline, "no new session was admitted after the idle timeout"
             time.sleep(0.5)
-    finally:
-        stop(process)
 
 
 def test_the_total_number_of_sessions_is_capped(tmp_path):
-    process, _, port, _ = start(tmp_path, "--max-sessions", "2")
-    try:
+    with serving(tmp_path, "--max-sessions", "2") as server:
+        port = server.port
         assert [initialize(port)[0] for _ in range(2)] == [200, 200]
         status, _, reply = initialize(port)
         assert status == 503 and "this server's limit is 2" in reply["error"]["message"]
         assert "--max-sessions" in reply["error"]["message"]
-    finally:
-        stop(process)
 
 
 # --- connections and shutdown ----------------------------------------------------------------------------
@@ -221,10 +205,10 @@ def test_the_total_number_of_sessions_is_capped(tmp_path):
 def test_slowloris_connections_are_closed_and_the_log_stays_small(tmp_path):
     """Connections that never finish their headers were held until the client gave up, and with few file
     descriptors left asyncio logged a traceback for every failed accept (120 MB of stderr)."""
-    process, _, port, log = start(tmp_path, "--http-header-timeout", "1")
-    slow = []
-    try:
-        resource.prlimit(process.pid, resource.RLIMIT_NOFILE, (64, 64))  # from now on, at most 64 open files
+    with serving(tmp_path, "--http-header-timeout", "1") as server:
+        port = server.port
+        slow = server.held  # closed when the block ends
+        resource.prlimit(server.process.pid, resource.RLIMIT_NOFILE, (64, 64))  # from now on, at most 64 open files
         for _ in range(150):  # more than the 64 descriptors the server may open
             sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
             sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
@@ -234,11 +218,7 @@ def test_slowloris_connections_are_closed_and_the_log_stays_small(tmp_path):
             assert closed_by_server(sock, max(deadline - time.monotonic(), 0.1)), "a slowloris connection was held"
         _, session, _ = initialize(port, "after the flood")
         assert call_tool(port, session, "list_tokenizers", {})["result"]["isError"] is False
-    finally:
-        for sock in slow:
-            sock.close()
-        stop(process)
-    stderr = log.read_bytes()
+    stderr = server.log.read_bytes()
     assert len(stderr) < 100_000, f"{len(stderr):,} bytes of stderr"
     # The server did run out of descriptors, and said so a few times, not once per failed accept.
     assert 1 <= stderr.count(b"socket.accept() out of system resource") <= 10
@@ -248,14 +228,11 @@ def test_sigterm_stops_the_server_with_requests_in_flight(tmp_path):
     """Worker threads blocked on sending progress to a client that never reads kept the server alive after
     SIGTERM for ever; now the hog's calls hold no thread, in-flight requests get a short grace period, and a
     training in flight stops unsaved."""
-    process, _, port, _ = start(tmp_path)
-    held = []
-    try:
+    with serving(tmp_path) as server:
+        port = server.port
+        held = server.held  # closed when the block ends
         _, session, _ = initialize(port, "sigterm")
-        corpus = {"text": words(20_000, seed=2), "vocab_size": 2000, "overwrite": True}
-        for number in range(12):
-            held.append(unread_request(port, train_call(f"hog-{number}", f"hog-{number}", corpus,
-                                                        token="t" * 3_500_000), session))
+        hog(server, session, calls=12)
         stream = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
         stream.sendall(f"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
                        f"Mcp-Session-Id: {session}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n".encode())
@@ -264,24 +241,20 @@ def test_sigterm_stops_the_server_with_requests_in_flight(tmp_path):
         held.append(unread_request(port, train_call("long", 1, LONG_TRAINING, token="p"), other))
         for sock in held[-2:]:
             assert b"200 OK" in read_until(sock, b"\r\n\r\n")
-        process.send_signal(signal.SIGTERM)
+        server.process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=WAIT)
+            server.process.wait(timeout=WAIT)
         except subprocess.TimeoutExpired:
             pytest.fail(f"the server did not exit within {WAIT:g} s of SIGTERM")
         assert not (tmp_path / "data" / "tokenizers" / "long.json").exists()  # the training stopped unsaved
-    finally:
-        for sock in held:
-            sock.close()
-        stop(process)
 
 
 # --- protocol, exposure, roots ---------------------------------------------------------------------------
 
 
 def test_malformed_requests_get_the_right_json_rpc_error_over_http(tmp_path):
-    process, _, port, _ = start(tmp_path)
-    try:
+    with serving(tmp_path) as server:
+        port = server.port
         _, session, _ = initialize(port)
         for bad_id in ({"a": 1}, None, 1.5, True):
             status, _, reply = post(port, {"jsonrpc": "2.0", "id": bad_id, "method": "ping"}, session)
@@ -294,8 +267,6 @@ def test_malformed_requests_get_the_right_json_rpc_error_over_http(tmp_path):
                                        "params": {"uri": "bpe://tokenizers/a b"}}, session)
         assert (reply["id"], reply["error"]["code"]) == (7, -32602)
         assert post(port, {"jsonrpc": "2.0", "id": 8, "method": "ping"}, session)[2]["result"] == {}
-    finally:
-        stop(process)
 
 
 def test_a_non_loopback_host_without_a_token_is_refused(tmp_path):
@@ -313,16 +284,12 @@ async def test_client_roots_are_off_over_http_unless_asked_for(tmp_path, flag, a
     offered = tmp_path / "offered"
     offered.mkdir()
     (offered / "corpus.txt").write_text("low lower lowest newest widest " * 20)
-    process, url, _, _ = start(tmp_path, *flag)
 
     async def list_roots(context):
         return ListRootsResult(roots=[Root(uri="file:///", name="everything")])
 
-    try:
-        with anyio.fail_after(WAIT):
-            async with Client(url, mode="legacy", list_roots_callback=list_roots) as client:
-                result = await client.call_tool("train_bpe", {"name": "from-roots", "vocab_size": 260,
-                                                              "paths": [str(offered / "corpus.txt")]})
-        assert result.is_error is not allowed, result.content[0].text
-    finally:
-        stop(process)
+    with serving(tmp_path, *flag) as server, anyio.fail_after(WAIT):
+        async with Client(server.url, mode="legacy", list_roots_callback=list_roots) as client:
+            result = await client.call_tool("train_bpe", {"name": "from-roots", "vocab_size": 260,
+                                                          "paths": [str(offered / "corpus.txt")]})
+    assert result.is_error is not allowed, result.content[0].text

@@ -447,3 +447,19 @@ def test_exports_are_atomic_and_leave_no_temporary_files(training_text, tmp_path
     leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
     assert leftovers == []
     assert sorted(os.listdir(tmp_path / "gpt2")) == ["merges.txt", "vocab.json"]
+
+
+def test_every_format_holds_one_id_per_token_and_one_token_per_id(tmp_path):
+    """One check (interop.files.add_entry) for rank files, tiktoken special tokens and added tokens: a repeated
+    entry is harmless, as in tiktoken's own reader; a contradiction is refused, saying where each side is."""
+    single_bytes = b"".join(base64.b64encode(bytes([b])) + b" %d\n" % b for b in range(256))
+    repeated = tmp_path / "repeated.tiktoken"
+    repeated.write_bytes(single_bytes + base64.b64encode(b"ab") + b" 256\n" + base64.b64encode(b"ab") + b" 256\n")
+    assert import_tokenizer(repeated, "tiktoken", pattern="gpt2").vocab_size == 257
+    twice = tmp_path / "twice.tiktoken"
+    twice.write_bytes(single_bytes + base64.b64encode(b"a") + b" 256\n")
+    with pytest.raises(TokenizerFileError, match=r"line 257: b'a' has rank 256, but an earlier line gives it rank 97"):
+        import_tokenizer(twice, "tiktoken", pattern="gpt2")
+    with pytest.raises(TokenizerFileError,
+                       match=r"special token '<\|x\|>': id 97 is given to both b'a' \(the rank file\) and '<\|x\|>'"):
+        import_tokenizer(repeated, "tiktoken", pattern="gpt2", special_tokens={"<|x|>": 97})

@@ -1,8 +1,9 @@
 """Reference tokenizers (cl100k_base, o200k_base): offline, checked, cached, and tiktoken's ids.
 
-The oracle is tiktoken's own description of each encoding: ``tiktoken_ext.openai_public``'s
-constructor, run with its file loader replaced by one that parses the same shipped rank file
-(tiktoken would download it), so the pattern, special tokens and expected hash are tiktoken's.
+The oracle is tiktoken's own description of each encoding (``reference_oracle.tiktoken_encoding``):
+``tiktoken_ext.openai_public``'s constructor, run with its file loader replaced by one that parses the
+same shipped rank file (tiktoken would download it), so the pattern, special tokens and expected hash
+are tiktoken's.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from bpe_core.reference import (REFERENCE_NAMES, ReferenceSpec, cache_path, load
                                 verified_rank_file)
 
 from corpus_text import corpus_slice
+from reference_oracle import EMOJI, tiktoken_encoding
 
-EMOJI = "Family 👨‍👩‍👧‍👦, flags 🇯🇵🇫🇷, skin tones 👍🏽 and plain ☕ 🦊; ZWJ sequences 🧑‍💻\n"
 SPECIALS = "before<|endoftext|>after <|endofprompt|>"
 
 
@@ -30,32 +31,6 @@ def _texts() -> dict[str, str]:
     """English, code and Chinese from the tests' corpora (a fresh clone has them), and emoji."""
     texts = {kind: corpus_slice(kind, 40_000) for kind in ("en", "code", "zh")}
     return texts | {"emoji": EMOJI * 20}
-
-
-def tiktoken_encoding(name: str):
-    """tiktoken's Encoding for ``name``, built by tiktoken's own constructor from the shipped rank file."""
-    tiktoken = pytest.importorskip("tiktoken")
-    openai_public = pytest.importorskip("tiktoken_ext.openai_public")
-    spec = reference.reference_spec(name)
-    seen_hashes = []
-
-    def load_tiktoken_bpe(url, expected_hash=None):
-        seen_hashes.append(expected_hash)
-        data = verified_rank_file(spec)
-        return {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in data.splitlines())}
-
-    original = openai_public.load_tiktoken_bpe
-    openai_public.load_tiktoken_bpe = load_tiktoken_bpe
-    try:
-        constructor = getattr(openai_public, name)()
-    finally:
-        openai_public.load_tiktoken_bpe = original
-    assert seen_hashes == [spec.sha256]  # we check the hash tiktoken publishes
-    assert constructor["special_tokens"] == spec.special_tokens
-    return tiktoken.Encoding(
-        name=f"{name}-oracle", pat_str=constructor["pat_str"], mergeable_ranks=constructor["mergeable_ranks"],
-        special_tokens=constructor["special_tokens"],
-    )
 
 
 @pytest.mark.parametrize("name", REFERENCE_NAMES)

@@ -14,6 +14,8 @@ from server import ServerConfig, build_server
 from server.service import BPEService
 from server.config import Limits
 
+from tool_calls import running
+
 pytestmark = pytest.mark.anyio
 
 
@@ -49,20 +51,9 @@ async def test_cancelled_training_stops_the_worker_and_other_calls_are_answered_
     async with Client(server, mode=mode) as client:
         small = await client.call_tool("train_bpe", {"name": "small", "text": "hello world " * 50, "vocab_size": 260})
         assert not small.is_error
-        outcome = {}
-
-        async def long_training(scope: anyio.CancelScope) -> None:
-            with scope:
-                outcome["result"] = await client.call_tool(
-                    "train_bpe", {"name": "big", "paths": ["random.txt"], "vocab_size": 1_000_000},
-                    progress_callback=on_progress,
-                )
-
-        async with anyio.create_task_group() as group:
-            scope = anyio.CancelScope()
-            group.start_soon(long_training, scope)
-            with anyio.fail_after(60):
-                await merging.wait()
+        big = {"name": "big", "paths": ["random.txt"], "vocab_size": 1_000_000}
+        async with running(lambda: client.call_tool("train_bpe", big, progress_callback=on_progress),
+                           merging) as outcome:
             assert service.trainings_running == ["big"]
 
             # The event loop is free: quick calls are answered while the training runs.
@@ -79,8 +70,7 @@ async def test_cancelled_training_stops_the_worker_and_other_calls_are_answered_
             # The same name cannot be trained twice at once.
             clash = await client.call_tool("train_bpe", {"name": "big", "text": "x y", "vocab_size": 257})
             assert clash.is_error and "already in progress" in clash.content[0].text
-
-            scope.cancel()
+            # Leaving the block cancels the training.
 
         # The worker thread notices the cancellation and stops training (it
         # would otherwise run for minutes), saving nothing.

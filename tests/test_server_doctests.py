@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["server.config", "server.storage", "server.files", "server.service", "server.stdio_transport",
+MODULES = ["server.config", "server.schemas", "server.storage", "server.files", "server.service",
+           "server.stdio_transport",
            "server.jsonrpc_screen", "server.http_transport", "server.shutdown", "server.__main__"]
 
 

@@ -23,6 +23,7 @@ from server.config import Limits
 from server.service import BPEService
 
 from corpus_text import corpus_slice
+from tool_calls import cancel_once_under_way
 
 pytestmark = pytest.mark.anyio
 
@@ -220,20 +221,10 @@ async def test_cancelling_an_evaluation_stops_its_worker(tmp_path, big_root, mod
         result = await client.call_tool("train_bpe", {"name": "classic", "text": "low lower newest widest " * 20,
                                                       "mode": "classic", "num_merges": 20})
         assert not result.is_error
-        outcome = {}
-
-        async def long_evaluation(scope: anyio.CancelScope) -> None:
-            with scope:
-                outcome["result"] = await client.call_tool(
-                    "evaluate_tokenizer", {"tokenizer": "classic", "paths": ["random.txt"]},
-                    progress_callback=on_progress)
-
-        async with anyio.create_task_group() as group:
-            scope = anyio.CancelScope()
-            group.start_soon(long_evaluation, scope)
-            with anyio.fail_after(120):
-                await started.wait()
-            scope.cancel()
+        outcome = await cancel_once_under_way(
+            lambda: client.call_tool("evaluate_tokenizer", {"tokenizer": "classic", "paths": ["random.txt"]},
+                                     progress_callback=on_progress),
+            started, timeout=120)
         with anyio.fail_after(120):
             while not ended.is_set():
                 await anyio.sleep(0.02)

@@ -1,7 +1,7 @@
 """Reference tokenizers (cl100k_base, o200k_base and the model names) wherever the server takes a tokenizer name.
 
 In memory, in both protocol eras.  The id test builds tiktoken's ``Encoding`` from the same ranks offline
-(``tests/test_reference.py``'s oracle) and compares it with the ids the ``encode`` tool returns.
+(``tests/reference_oracle.py``) and compares it with the ids the ``encode`` tool returns.
 """
 
 from __future__ import annotations
@@ -20,66 +20,43 @@ from server.config import Limits
 from server.storage import REFERENCES, TokenizerStore
 
 from corpus_text import corpus_slice
-from test_reference import EMOJI, tiktoken_encoding
+from reference_oracle import EMOJI, tiktoken_encoding
+from tool_calls import call, error
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def root(tmp_path) -> Path:
-    directory = tmp_path / "files"
-    directory.mkdir()
-    return directory
-
-
-@pytest.fixture
-def server(tmp_path, root):
-    return build_server(ServerConfig(data_dir=tmp_path / "data", roots=(root,)))
-
-
-async def ok(client: Client, tool: str, arguments: dict) -> dict:
-    result = await client.call_tool(tool, arguments)
-    assert not result.is_error, result.content[0].text
-    return result.structured_content
-
-
-async def failure(client: Client, tool: str, arguments: dict) -> str:
-    result = await client.call_tool(tool, arguments)
-    assert result.is_error, result.structured_content
-    return result.content[0].text
-
-
 @pytest.mark.parametrize("name", sorted(REFERENCES))
-async def test_our_ids_through_the_server_equal_tiktoken(server, name, mode):
+async def test_our_ids_through_the_server_equal_tiktoken(files_server, name, mode):
     theirs = tiktoken_encoding(name)
     texts = {kind: corpus_slice(kind, 12_000) for kind in ("en", "code", "zh")} | {"emoji": EMOJI * 5}
-    async with Client(server, mode=mode) as client:
+    async with Client(files_server, mode=mode) as client:
         for kind, text in texts.items():
-            encoded = await ok(client, "encode", {"tokenizer": name, "text": text})
+            encoded = await call(client, "encode", {"tokenizer": name, "text": text})
             assert encoded["encodings"][0]["ids"] == theirs.encode_ordinary(text), kind
-            decoded = await ok(client, "decode", {"tokenizer": name, "ids": encoded["encodings"][0]["ids"]})
+            decoded = await call(client, "decode", {"tokenizer": name, "ids": encoded["encodings"][0]["ids"]})
             assert decoded["text"] == text, kind
 
 
-async def test_model_names_work_wherever_a_stored_name_does(server, root, mode):
+async def test_model_names_work_wherever_a_stored_name_does(files_server, files_root, mode):
     text = "Tokenizers 分词器 🦊"
-    async with Client(server, mode=mode) as client:
-        by_alias = await ok(client, "encode", {"tokenizer": "gpt-4o", "text": text, "return_tokens": True})
-        by_name = await ok(client, "encode", {"tokenizer": "o200k_base", "text": text})
+    async with Client(files_server, mode=mode) as client:
+        by_alias = await call(client, "encode", {"tokenizer": "gpt-4o", "text": text, "return_tokens": True})
+        by_name = await call(client, "encode", {"tokenizer": "o200k_base", "text": text})
         assert by_alias["encodings"][0]["ids"] == by_name["encodings"][0]["ids"]
-        summary = await ok(client, "inspect_vocab", {"tokenizer": "gpt-4"})
+        summary = await call(client, "inspect_vocab", {"tokenizer": "gpt-4"})
         assert summary["summary"]["vocab_size"] == 100_261 and summary["summary"]["pattern"] == "cl100k"
-        page = await ok(client, "inspect_vocab", {"tokenizer": "gpt-4", "view": "tokens", "offset": 100_000,
+        page = await call(client, "inspect_vocab", {"tokenizer": "gpt-4", "view": "tokens", "offset": 100_000,
                                                   "limit": 500})
         assert len(page["tokens"]["items"]) == 261 and page["tokens"]["next_offset"] is None
-        token = await ok(client, "inspect_vocab", {"tokenizer": "o200k_base", "view": "token", "token": " the"})
+        token = await call(client, "inspect_vocab", {"tokenizer": "o200k_base", "view": "token", "token": " the"})
         assert token["token"]["merges_used_total"] >= 1
-        explained = await ok(client, "explain", {"tokenizer": "gpt-4o", "text": "tokenization"})
+        explained = await call(client, "explain", {"tokenizer": "gpt-4o", "text": "tokenization"})
         assert "".join(explained["words"][0]["tokens"]) == "tokenization"
-        exported = await ok(client, "export_tokenizer", {"tokenizer": "gpt-4", "format": "tiktoken",
+        exported = await call(client, "export_tokenizer", {"tokenizer": "gpt-4", "format": "tiktoken",
                                                          "destination": "cl100k"})
         assert {Path(f["path"]).name for f in exported["files"]} == {"cl100k", "cl100k.json"}
-        evaluated = await ok(client, "evaluate_tokenizer", {"tokenizer": "gpt-4o", "text": text})
+        evaluated = await call(client, "evaluate_tokenizer", {"tokenizer": "gpt-4o", "text": text})
         assert evaluated["tokens"] == len(by_name["encodings"][0]["ids"])
         # Completions offer the reference names and the model names.
         completion = await client.complete(ResourceTemplateReference(uri="bpe://tokenizers/{name}"),
@@ -89,9 +66,9 @@ async def test_model_names_work_wherever_a_stored_name_does(server, root, mode):
         assert merges.contents[0].text.startswith("#version: 0.2\n")
 
 
-async def test_listing_shows_the_references_read_only_with_their_aliases(server, mode):
-    async with Client(server, mode=mode) as client:
-        listing = await ok(client, "list_tokenizers", {})
+async def test_listing_shows_the_references_read_only_with_their_aliases(files_server, mode):
+    async with Client(files_server, mode=mode) as client:
+        listing = await call(client, "list_tokenizers", {})
         (resource,) = (await client.read_resource("bpe://tokenizers")).contents
     assert listing["tokenizers"] == []  # nothing stored
     references = {info["name"]: info for info in listing["references"]}
@@ -114,23 +91,23 @@ def test_what_listing_shows_is_what_loads(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["o200k_base", "gpt-4", "GPT-4o", "cl100k"])
-async def test_references_cannot_be_overwritten_or_deleted(server, root, name, mode):
-    (root / "tok.json").write_text("{}", encoding="utf-8")
-    async with Client(server, mode=mode) as client:
+async def test_references_cannot_be_overwritten_or_deleted(files_server, files_root, name, mode):
+    (files_root / "tok.json").write_text("{}", encoding="utf-8")
+    async with Client(files_server, mode=mode) as client:
         messages = [
-            await failure(client, "train_bpe", {"name": name, "text": "a b", "vocab_size": 257, "overwrite": True}),
-            await failure(client, "import_tokenizer", {"name": name, "paths": ["tok.json"], "overwrite": True}),
-            await failure(client, "delete_tokenizer", {"name": name}),
+            await error(client, "train_bpe", {"name": name, "text": "a b", "vocab_size": 257, "overwrite": True}),
+            await error(client, "import_tokenizer", {"name": name, "paths": ["tok.json"], "overwrite": True}),
+            await error(client, "delete_tokenizer", {"name": name}),
         ]
-        still = await ok(client, "encode", {"tokenizer": name, "text": "hello"})
+        still = await call(client, "encode", {"tokenizer": name, "text": "hello"})
     for message in messages:
         assert f"{name!r}" in message and "built-in reference tokenizer: read-only" in message, message
     assert still["total_tokens"] == 1
 
 
-async def test_an_unknown_model_name_lists_what_exists(server, mode):
-    async with Client(server, mode=mode) as client:
-        message = await failure(client, "encode", {"tokenizer": "gpt-5-turbo", "text": "x"})
+async def test_an_unknown_model_name_lists_what_exists(files_server, mode):
+    async with Client(files_server, mode=mode) as client:
+        message = await error(client, "encode", {"tokenizer": "gpt-5-turbo", "text": "x"})
     assert "no tokenizer named 'gpt-5-turbo'" in message
     for known in ("cl100k_base", "o200k_base", "gpt-4o", "gpt-3.5-turbo"):
         assert known in message
@@ -146,7 +123,7 @@ async def test_the_reply_budget_still_applies_to_references(tmp_path, mode):
             assert "over this server's reply size limit" in str(caught.value), uri
             assert "export_tokenizer" in str(caught.value)
         # A page of tokens that fits is served.
-        page = await ok(client, "inspect_vocab", {"tokenizer": "o200k_base", "view": "tokens", "limit": 100})
+        page = await call(client, "inspect_vocab", {"tokenizer": "o200k_base", "view": "tokens", "limit": 100})
         assert len(page["tokens"]["items"]) == 100
 
 

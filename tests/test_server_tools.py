@@ -19,6 +19,8 @@ from server.storage import TokenizerStore
 from server import schemas
 from server.config import Limits
 
+from tool_calls import error
+
 pytestmark = pytest.mark.anyio
 
 TEXTBOOK = "low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3
@@ -69,12 +71,6 @@ async def call(client: Client, tool: str, arguments: dict, **options) -> dict:
     # The text content mirrors the structured content.
     assert json.loads(result.content[0].text) == result.structured_content
     return result.structured_content
-
-
-async def error(client: Client, tool: str, arguments: dict) -> str:
-    result = await client.call_tool(tool, arguments)
-    assert result.is_error, result.structured_content
-    return result.content[0].text
 
 
 async def train(client, name="tok", **arguments) -> dict:

@@ -113,6 +113,25 @@ def check_count(path, what: str, count: int, max_vocab_size: int | None) -> None
         )
 
 
+def read_lines(path: str | os.PathLike, what: str, max_vocab_size: int | None = None) -> str:
+    """The text of a file of one entry a line (``merges.txt``, codes, a
+    ``.tiktoken`` rank file), refused before it is parsed when it holds
+    more entries than ``max_vocab_size``; ``what`` names them in the error.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "merges.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("#version: 0.2\\nh e\\nhe llo\\n")
+    >>> read_lines(path, "the merges", 2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    bpe_core.errors.BudgetExceeded: ...merges.txt: the merges holds 3 entries, over the vocabulary size limit of 2; ...
+    """
+    text = read_text(path, max_vocab_size)
+    check_count(path, what, count_lines(text), max_vocab_size)
+    return text
+
+
 def count_lines(text: str) -> int:
     """Lines holding something, counted without splitting the text.
 
@@ -140,15 +159,42 @@ def write_json(path: Path, document) -> Path:
 # --- vocabularies and merges -------------------------------------------------
 
 
-def check_vocab(vocab, path, where: str = "the vocabulary") -> dict[str, int]:
-    """``vocab`` must map token strings to distinct non-negative integer ids."""
+def check_vocab(vocab, path, where: str = "the vocabulary", max_vocab_size: int | None = None) -> dict[str, int]:
+    """``vocab`` must map token strings to distinct non-negative integer ids, at most ``max_vocab_size``."""
     if not isinstance(vocab, dict):
         raise fail(path, f"{where} must be a JSON object of token -> id, found {type(vocab).__name__}")
+    check_count(path, where, len(vocab), max_vocab_size)
     try:
         ids_to_tokens(vocab)
     except BPEError as exc:
         raise fail(path, f"{where}: {exc}") from None
     return vocab
+
+
+def add_entry(entries: dict, owners: dict, token, token_id: int, path, where: str, *, earlier: str,
+              id_name: str = "id") -> None:
+    """Add ``token -> token_id`` to ``entries`` and to its inverse ``owners``
+    (``earlier`` says where their entries came from, for the error).
+
+    The same entry twice is fine (a tokenizer.json lists its special tokens
+    in the vocabulary and again as added tokens); a token with two ids, or
+    an id with two tokens, is a file that contradicts itself.
+
+    >>> ranks, owners = {b"a": 0}, {0: b"a"}
+    >>> add_entry(ranks, owners, b"a", 0, "r.tiktoken", "line 2", earlier="line 1", id_name="rank")
+    >>> add_entry(ranks, owners, b"b", 0, "r.tiktoken", "line 3", earlier="line 1", id_name="rank")
+    Traceback (most recent call last):
+    ...
+    bpe_core.errors.TokenizerFileError: r.tiktoken: line 3: rank 0 is given to both b'a' (line 1) and b'b'
+    """
+    if entries.get(token, token_id) != token_id:
+        raise fail(path, f"{where}: {token!r} has {id_name} {token_id}, but {earlier} gives it {id_name} "
+                         f"{entries[token]}")
+    if owners.get(token_id, token) != token:
+        raise fail(path, f"{where}: {id_name} {token_id} is given to both {owners[token_id]!r} ({earlier}) and "
+                         f"{token!r}")
+    entries[token] = token_id
+    owners[token_id] = token
 
 
 def parse_merge(entry, path, where: str) -> tuple[str, str]:
@@ -178,6 +224,11 @@ def parse_merge_lines(text: str, path) -> list[tuple[str, str]]:
     return merges
 
 
+def read_merges(path, what: str, max_vocab_size: int | None = None) -> list[tuple[str, str]]:
+    """The merges of a ``merges.txt`` or codes file; ``what`` names them in errors."""
+    return parse_merge_lines(read_lines(path, what, max_vocab_size), path)
+
+
 def merge_lines(merges: Iterable[tuple[str, str]]) -> str:
     """``merges.txt`` text: the header, then one ``left right`` per line."""
     return "\n".join([MERGES_HEADER, *(f"{left} {right}" for left, right in merges)]) + "\n"
@@ -188,11 +239,20 @@ def ordered_vocab(tokenizer: Tokenizer) -> dict[str, int]:
     return {token: token_id for token_id, token in sorted(tokenizer.id_to_token.items())}
 
 
-def require_mode(tokenizer: Tokenizer, mode: str, format_name: str, advice: str) -> None:
+#: Where a tokenizer a format refuses can go instead, by its mode.
+FORMATS_FOR = {
+    "classic": "Classic tokenizers export with format='subword_nmt'.",
+    "byte_level": "Byte-level tokenizers export with format='huggingface', 'tiktoken' or 'gpt2'.",
+}
+
+
+def require_mode(tokenizer: Tokenizer, mode: str, format_name: str, advice: str | None = None) -> None:
+    """Refuse a tokenizer the format cannot hold, saying where it can go (``advice``, by default
+    :data:`FORMATS_FOR` its mode)."""
     if tokenizer.mode != mode:
         raise BPEError(
             f"the {format_name} format holds {mode.replace('_', '-')} tokenizers only; this tokenizer is "
-            f"{tokenizer.mode.replace('_', '-')}. {advice}"
+            f"{tokenizer.mode.replace('_', '-')}. {advice or FORMATS_FOR[tokenizer.mode]}"
         )
 
 

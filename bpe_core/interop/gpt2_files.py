@@ -14,7 +14,7 @@ otherwise.
 
 >>> from bpe_core import train
 >>> tok = train("hello hello world", vocab_size=260, special_tokens=["<|endoftext|>"])
->>> merges_text(tok).splitlines()[:3]
+>>> merge_lines(tok.merges).splitlines()[:3]  # merges.txt
 ['#version: 0.2', 'e l', 'h el']
 """
 
@@ -28,16 +28,13 @@ from ..errors import BPEError
 from ..tokenizer import Tokenizer
 from .files import (
     build_tokenizer,
-    check_count,
     check_vocab,
-    count_lines,
     describe_paths,
     fail,
     merge_lines,
     ordered_vocab,
-    parse_merge_lines,
     read_json,
-    read_text,
+    read_merges,
     require_mode,
     unreachable_specials,
     write_json,
@@ -48,20 +45,15 @@ VOCAB_FILE = "vocab.json"
 MERGES_FILE = "merges.txt"
 
 
-def merges_text(tokenizer: Tokenizer) -> str:
-    require_mode(tokenizer, "byte_level", "GPT-2 vocab.json + merges.txt",
-                 "Classic tokenizers export with format='subword_nmt'.")
-    return merge_lines(tokenizer.merges)
-
-
 def export_gpt2(tokenizer: Tokenizer, destination: str | os.PathLike) -> list[Path]:
     """Write ``vocab.json`` and ``merges.txt`` into the directory ``destination``."""
-    text = merges_text(tokenizer)
+    require_mode(tokenizer, "byte_level", "GPT-2 vocab.json + merges.txt")
     directory = Path(destination)
     if directory.exists() and not directory.is_dir():
         raise BPEError(f"{directory} is a file; GPT-2 files go into a directory (vocab.json + merges.txt)")
     directory.mkdir(parents=True, exist_ok=True)
-    return [write_json(directory / VOCAB_FILE, ordered_vocab(tokenizer)), write_text(directory / MERGES_FILE, text)]
+    return [write_json(directory / VOCAB_FILE, ordered_vocab(tokenizer)),
+            write_text(directory / MERGES_FILE, merge_lines(tokenizer.merges))]
 
 
 def gpt2_paths(paths: Iterable[str | os.PathLike]) -> tuple[Path, Path]:
@@ -95,13 +87,8 @@ def import_gpt2(
 ) -> Tokenizer:
     """Read ``vocab.json`` + ``merges.txt``; ``pattern`` defaults to ``"gpt2"``.
     With ``max_vocab_size``, larger files are refused before they are parsed."""
-    document = read_json(vocab_path, max_vocab_size)
-    if isinstance(document, dict):
-        check_count(vocab_path, "the vocabulary", len(document), max_vocab_size)
-    vocab = dict(check_vocab(document, vocab_path))
-    text = read_text(merges_path, max_vocab_size)
-    check_count(merges_path, "the merges", count_lines(text), max_vocab_size)
-    merges = parse_merge_lines(text, merges_path)
+    vocab = dict(check_vocab(read_json(vocab_path, max_vocab_size), vocab_path, max_vocab_size=max_vocab_size))
+    merges = read_merges(merges_path, "the merges", max_vocab_size)
     for rank, (left, right) in enumerate(merges):
         for part in (left, right, left + right):
             if part not in vocab:

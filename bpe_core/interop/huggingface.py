@@ -38,6 +38,7 @@ from ..merging import apply_merges
 from ..pretokenize import PRESET_PATTERNS
 from ..tokenizer import Tokenizer
 from .files import (
+    add_entry,
     build_tokenizer,
     check_count,
     check_vocab,
@@ -404,12 +405,7 @@ def _read_added_tokens(added_tokens, vocab: dict[str, int], path) -> set[str]:
         for option in ("single_word", "lstrip", "rstrip"):
             if added.get(option):
                 raise fail(path, f"{where} {content!r} has {option}=true, which bpe_core does not support")
-        if vocab.get(content, token_id) != token_id:
-            raise fail(path, f"{where} {content!r} has id {token_id} but model.vocab gives it id {vocab[content]}")
-        if owner.get(token_id, content) != content:
-            raise fail(path, f"{where} {content!r} has id {token_id}, which model.vocab gives to {owner[token_id]!r}")
-        vocab[content] = token_id
-        owner[token_id] = content
+        add_entry(vocab, owner, content, token_id, path, where, earlier="model.vocab")
         specials.add(content)
     return specials
 

@@ -14,9 +14,9 @@ ids); without it, import rebuilds the alphabet from the merges.
 
 >>> from bpe_core import train
 >>> tok = train("low " * 5 + "lower " * 2 + "newest " * 6 + "widest " * 3, mode="classic", num_merges=3)
->>> codes_text(tok).splitlines()
+>>> merge_lines(tok.merges).splitlines()  # the codes
 ['#version: 0.2', 'e s', 'es t', 'est </w>']
->>> back = from_codes(parse_merge_lines(codes_text(tok), "codes.txt"), None, "codes.txt")
+>>> back = from_codes(tok.merges, None, "codes.txt")
 >>> [t.token for t in back.encode_tokens("nest")]  # no companion: 'n' was never merged, so unknown
 ['<unk>', 'est</w>']
 """
@@ -32,15 +32,12 @@ from ..tokenizer import Tokenizer
 from ..counts import DEFAULT_UNK_TOKEN
 from .files import (
     build_tokenizer,
-    check_count,
     check_vocab,
-    count_lines,
     fail,
     merge_lines,
     ordered_vocab,
-    parse_merge_lines,
     read_json,
-    read_text,
+    read_merges,
     require_mode,
     write_json,
     write_text,
@@ -55,15 +52,9 @@ def vocab_path(codes_path: Path) -> Path:
     return codes_path.with_name(codes_path.name + ".vocab.json")
 
 
-def codes_text(tokenizer: Tokenizer) -> str:
-    require_mode(tokenizer, "classic", "subword-nmt codes",
-                 "Byte-level tokenizers export with format='huggingface', 'tiktoken' or 'gpt2'.")
-    return merge_lines(tokenizer.merges)
-
-
 def export_subword_nmt(tokenizer: Tokenizer, destination: str | os.PathLike) -> list[Path]:
     """Write the codes file and its ``.vocab.json`` companion."""
-    text = codes_text(tokenizer)
+    require_mode(tokenizer, "classic", "subword-nmt codes")
     path = Path(destination)
     if path.is_dir():
         path = path / DEFAULT_FILE
@@ -73,7 +64,7 @@ def export_subword_nmt(tokenizer: Tokenizer, destination: str | os.PathLike) -> 
         "special_tokens": list(tokenizer.special_tokens),
         "vocab": ordered_vocab(tokenizer),
     }
-    return [write_text(path, text), write_json(vocab_path(path), companion)]
+    return [write_text(path, merge_lines(tokenizer.merges)), write_json(vocab_path(path), companion)]
 
 
 def import_subword_nmt(
@@ -84,9 +75,7 @@ def import_subword_nmt(
     path = Path(path)
     if path.is_dir():
         path = path / DEFAULT_FILE
-    text = read_text(path, max_vocab_size)
-    check_count(path, "the codes", count_lines(text), max_vocab_size)
-    merges = parse_merge_lines(text, path)
+    merges = read_merges(path, "the codes", max_vocab_size)
     companion = vocab_path(path)
     return from_codes(merges, _read_companion(companion, max_vocab_size) if companion.is_file() else None, path,
                       special_tokens)
@@ -96,9 +85,7 @@ def _read_companion(path: Path, max_vocab_size: int | None = None) -> dict:
     document = read_json(path, max_vocab_size)
     if not isinstance(document, dict) or document.get("format") != VOCAB_FORMAT:
         raise fail(path, f"is not a classic vocabulary written by bpe_core (format {VOCAB_FORMAT!r})")
-    if isinstance(document.get("vocab"), dict):
-        check_count(path, "the vocabulary", len(document["vocab"]), max_vocab_size)
-    check_vocab(document.get("vocab"), path)
+    check_vocab(document.get("vocab"), path, max_vocab_size=max_vocab_size)
     if not isinstance(document.get("special_tokens"), list) or not isinstance(document.get("unk_token"), str):
         raise fail(path, "needs a 'special_tokens' list and an 'unk_token' string")
     return document

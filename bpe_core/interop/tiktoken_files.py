@@ -36,12 +36,12 @@ from ..merging import apply_merges
 from ..pretokenize import PreTokenizer
 from ..tokenizer import Tokenizer
 from .files import (
+    add_entry,
     build_tokenizer,
     check_count,
-    count_lines,
     fail,
     read_json,
-    read_text,
+    read_lines,
     require_mode,
     write_json,
     write_text,
@@ -78,7 +78,7 @@ def tiktoken_ranks(tokenizer: Tokenizer) -> dict[bytes, int]:
     increasing order, and every token must be what the merges make of its
     own bytes.  Tokenizers trained here or by ``tokenizers`` satisfy both.
     """
-    require_mode(tokenizer, "byte_level", "tiktoken", "Classic tokenizers export with format='subword_nmt'.")
+    require_mode(tokenizer, "byte_level", "tiktoken")
     specials = tokenizer.special_tokens
     previous_id, previous_merge = -1, None
     for rank, (left, right) in enumerate(tokenizer.merges):
@@ -178,15 +178,10 @@ def parse_rank_file(text: str, path) -> dict[bytes, int]:
             token = base64.b64decode(parts[0], validate=True)
         except (binascii.Error, ValueError):
             raise fail(path, f"line {number}: {parts[0]!r} is not valid base64") from None
-        rank = int(parts[1])
         if not token:
             raise fail(path, f"line {number}: the token is empty")
-        if token in ranks:
-            raise fail(path, f"line {number}: token {token!r} is listed twice (ranks {ranks[token]} and {rank})")
-        if rank in owner:
-            raise fail(path, f"line {number}: rank {rank} is given to both {owner[rank]!r} and {token!r}")
-        ranks[token] = rank
-        owner[rank] = token
+        add_entry(ranks, owner, token, int(parts[1]), path, f"line {number}", earlier="an earlier line",
+                  id_name="rank")
     if not ranks:
         raise fail(path, "holds no tokens (an empty or truncated rank file)")
     return ranks
@@ -268,15 +263,13 @@ def tokenizer_from_ranks(ranks: dict[bytes, int], pattern: str, special_tokens: 
     """A tokenizer whose ids are the ranks, with merges recovered from them."""
     merges = recover_merges(ranks, path)
     vocab = {bytes_to_symbols(token): rank for token, rank in ranks.items()}
-    owner = {rank: token for token, rank in ranks.items()}
+    owner = {rank: token for token, rank in ranks.items()}  # bytes, as people read a rank file
     for special, token_id in special_tokens.items():
         if not isinstance(special, str) or not special or not isinstance(token_id, int) or token_id < 0:
             raise fail(path, f"special token {special!r} -> {token_id!r}: special tokens map non-empty strings to ids")
-        if token_id in owner:
-            raise fail(path, f"special token {special!r} has id {token_id}, which is the rank of {owner[token_id]!r}")
         if special in vocab:
             raise fail(path, f"special token {special!r} is spelled like a mergeable token; give it another name")
-        vocab[special] = token_id
+        add_entry(vocab, owner, special, token_id, path, f"special token {special!r}", earlier="the rank file")
     return build_tokenizer(
         path,
         mode="byte_level",
@@ -300,8 +293,7 @@ def import_tiktoken(
     encodings do.  With ``max_vocab_size``, a file with more tokens is
     refused before any is decoded."""
     path = Path(path)
-    text = read_text(path, max_vocab_size)
-    check_count(path, "the rank file", count_lines(text), max_vocab_size)
+    text = read_lines(path, "the rank file", max_vocab_size)
     ranks = parse_rank_file(text, path)
     del text
     spec = _read_spec(spec_path(path)) if spec_path(path).is_file() else {}
