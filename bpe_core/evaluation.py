@@ -650,8 +650,7 @@ def compare(
     fast: bool | None = None,
     top_k: int = 5,
     list_limit: int = 5,
-    should_stop: StopCheck | None = None,
-    on_progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None, on_progress: ProgressCallback | None = None,  # as evaluate() takes them
     block_chars: int = BLOCK_CHARS,
 ) -> Comparison:
     """Run 2 to 8 tokenizers (``{name: tokenizer}``) over the same corpus, read once.

@@ -50,6 +50,10 @@ CORPUS_PATHS = "Files, directories or globs ('corpus/**/*.txt') inside the allow
 PAGE_LIMIT_MAX = 500
 
 
+#: The BPE families' names (``bpe_core.families.FAMILIES``), as the ``mode`` argument takes them.
+FamilyName = Literal["byte_level", "classic"]
+
+
 def engine_result_model(engine_class: type, name: str, **descriptions: str) -> type[BaseModel]:
     """A result model with the fields of one of the engine's dataclasses: its names, types and order, every
     field required, so whatever the engine reports reaches the tool's outputSchema unchanged.
@@ -114,11 +118,8 @@ class TrainInput(Input):
     name: NewTokenizerName
     text: str | None = Field(None, min_length=1, description="Corpus text (each line a document).")
     paths: CorpusPaths | None = Field(None, description=CORPUS_PATHS)
-    mode: Literal["byte_level", "classic"] = Field(
-        "byte_level",
-        description="'byte_level' (GPT-2 style, on UTF-8 bytes, spaces as 'Ġ') or 'classic' (the textbook "
-        "algorithm: characters plus '</w>', words split on whitespace).",
-    )
+    mode: FamilyName = Field("byte_level", description="'byte_level' (GPT-2 style, on UTF-8 bytes, spaces as 'Ġ') or "
+                             "'classic' (the textbook algorithm: characters plus '</w>', words split on whitespace).")
     vocab_size: int | None = Field(
         None,
         ge=1,
@@ -126,12 +127,8 @@ class TrainInput(Input):
         description="Final vocabulary size, base symbols and special tokens included (with num_merges: "
         "whichever comes first).",
     )
-    num_merges: int | None = Field(
-        None,
-        ge=0,
-        le=1_000_000,
-        description="Merges to learn (10 makes each merge easy to follow).",
-    )
+    num_merges: int | None = Field(None, ge=0, le=1_000_000,
+                                   description="Merges to learn (10 makes each merge easy to follow).")
     min_frequency: int = Field(
         0,
         ge=0,
@@ -158,11 +155,8 @@ class TrainInput(Input):
         description="JSON Lines files: the field with each record's text ('meta.body' for a nested one); "
         "Parquet: the text column.",
     )
-    on_error: Literal["fail", "skip"] = Field(
-        "fail",
-        description="Unreadable records (not UTF-8 or JSON, no text field): 'fail' stops, 'skip' skips and "
-        "counts them (corpus.problems).",
-    )
+    on_error: Literal["fail", "skip"] = Field("fail", description="Unreadable records (not UTF-8 or JSON, no text "
+                                              "field): 'fail' stops, 'skip' skips and counts them (corpus.problems).")
     counts_path: str | None = Field(
         None,
         min_length=1,
@@ -420,7 +414,7 @@ class ExplainInput(Input):
         max_length=200_000,
         description="Instead of a tokenizer: a small corpus to learn merges from (nothing is saved).",
     )
-    mode: Literal["classic", "byte_level"] = Field(
+    mode: FamilyName = Field(
         "classic", description="With train_on: 'classic' (characters + '</w>', the textbook view) or 'byte_level'."
     )
     num_merges: int = Field(10, ge=0, le=10_000, description="With train_on: merges to learn.")

@@ -26,20 +26,8 @@ from typing import Iterable
 
 from ..errors import BPEError
 from ..tokenizer import Tokenizer
-from .files import (
-    build_tokenizer,
-    check_vocab,
-    describe_paths,
-    fail,
-    merge_lines,
-    ordered_vocab,
-    read_json,
-    read_merges,
-    require_mode,
-    unreachable_specials,
-    write_json,
-    write_text,
-)
+from .files import (build_tokenizer, check_vocab, describe_paths, fail, merge_lines, ordered_vocab,
+    read_json, read_merges, require_mode, unreachable_specials, write_json, write_text)
 
 VOCAB_FILE = "vocab.json"
 MERGES_FILE = "merges.txt"

@@ -30,18 +30,8 @@ from typing import Iterable
 from ..base import END_OF_WORD
 from ..tokenizer import Tokenizer
 from ..counts import DEFAULT_UNK_TOKEN
-from .files import (
-    build_tokenizer,
-    check_vocab,
-    fail,
-    merge_lines,
-    ordered_vocab,
-    read_json,
-    read_merges,
-    require_mode,
-    write_json,
-    write_text,
-)
+from .files import (build_tokenizer, check_vocab, fail, merge_lines, ordered_vocab, read_json, read_merges,
+    require_mode, write_json, write_text)
 
 VOCAB_FORMAT = "bpe_core.classic_vocab"
 DEFAULT_FILE = "codes.txt"
