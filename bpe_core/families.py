@@ -96,6 +96,11 @@ class BPEFamily(ABC):
     def id_speller(self, vocab: dict[str, int], unk_token: str | None) -> IdSpeller:
         """A function that spells a word as the ids of its initial symbols, for encoding."""
 
+    def byte_ids(self, vocab: dict[str, int]) -> list[int] | None:
+        """``byte_ids(vocab)[b]``: the id of the token of byte ``b``, for a family that spells words in
+        bytes (``None``: this one does not)."""
+        return None
+
     def check_vocab_size(self, vocab_size: int, reserved: int) -> None:
         """Raise :class:`BPEError` if a training cannot reach ``vocab_size`` tokens with ``reserved``
         special tokens (classic: any size stops training in time)."""
@@ -306,7 +311,6 @@ class ByteLevelFamily(BPEFamily):
                 )
 
     def byte_ids(self, vocab: dict[str, int]) -> list[int]:
-        """``byte_ids(vocab)[b]``: the id of the symbol of byte ``b``."""
         return [vocab[s] for s in BYTE_TO_SYMBOL]
 
     def id_speller(self, vocab: dict[str, int], unk_token: str | None) -> IdSpeller:

@@ -22,7 +22,7 @@ from typing import Collection, Iterable, Iterator, Literal
 from .base import ids_to_tokens
 from .char_pieces import CharPieces
 from .errors import BPEError, BudgetExceeded, SpecialTokenError
-from .families import BYTE_LEVEL, FAMILIES, BPEFamily, family_named
+from .families import FAMILIES, BPEFamily, family_named
 from .merging import apply_merges
 from .pretokenize import WHITESPACE, PreTokenizer, SpecialTokenSplitter
 
@@ -207,7 +207,7 @@ class Tokenizer:
         family.check_vocabulary(self.vocab, self.special_tokens, self.unk_token)
         self._initial_ids = family.id_speller(self.vocab, self.unk_token)
         # Byte-level words may start from their characters' pieces (see _character_pieces).
-        self._byte_ids = family.byte_ids(self.vocab) if family is BYTE_LEVEL else None
+        self._byte_ids = family.byte_ids(self.vocab)
         self._unk_id = self.vocab.get(self.unk_token) if self.unk_token is not None else None
 
     # --- the vocabulary ------------------------------------------------------
