@@ -1,4 +1,4 @@
-"""BPE training: one incremental mechanism, two tie-breaking policies.
+"""Learning merges from word counts: one incremental mechanism for every BPE family.
 
 The textbook algorithm (Sennrich et al. 2016) is a loop::
 
