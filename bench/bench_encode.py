@@ -15,8 +15,9 @@ English and code).  The ids must be identical, or the row says so.
 
 ``--baseline DIR`` also encodes with the ``bpe_core`` of another checkout
 (``DIR/bpe_core``, imported under another name), alternating with this one
-in the same process: on a busy machine that is the only fair comparison of
-two versions (whole runs a minute apart moved 20-30% here).
+in the same process, in alternating order: on a busy machine that is the only
+fair comparison of two versions (whole runs a minute apart moved 20-30%
+here, and the version that always ran second looked 10-15% slower).
 
 ``--phases`` times a cold encode's steps one by one (pre-tokenizing, the
 distinct new words, their first pieces, BPE, joining the ids), the way
@@ -79,10 +80,11 @@ def compare(text: str, path: Path, repeat: int, baseline=None) -> dict:
         loaders = {"baseline": baseline.load_tokenizer, **loaders}
     best = dict.fromkeys([*loaders, "tiktoken"], float("inf"))
     same = True
-    for _ in range(repeat):
+    for round_ in range(repeat):
         seconds, theirs = cpu_seconds(lambda: encoding.encode_ordinary(text))
         best["tiktoken"] = min(best["tiktoken"], seconds)
-        for name, load in loaders.items():
+        order = list(loaders.items())
+        for name, load in order if round_ % 2 else order[::-1]:  # neither always runs second
             tok = load(path)  # cold: nothing cached
             seconds, ids = cpu_seconds(lambda: tok.encode_ordinary(text))
             best[name] = min(best[name], seconds)

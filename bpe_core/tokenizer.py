@@ -16,8 +16,7 @@ pre-tokenizer splits the rest into words, and the BPE model
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import reduce
-from operator import iadd
+from itertools import chain
 from typing import Collection, Iterable, Iterator, Literal
 
 from .base import END_OF_WORD, ids_to_tokens
@@ -346,7 +345,7 @@ class Tokenizer:
             if added > _CACHE_BYTES:
                 # More new words than the cache may hold: a table for this call only.
                 found.update((word, cache[word]) for word in distinct - missing)
-                return reduce(iadd, map(found.__getitem__, words), [])
+                return list(chain.from_iterable(map(found.__getitem__, words)))
             if state.size + added > _CACHE_BYTES:
                 # Start a new cache with the words of this text.
                 kept = {word: cache[word] for word in distinct - missing}
@@ -356,9 +355,7 @@ class Tokenizer:
             else:
                 cache.update(found)
                 state.size += added  # a race may lose an update: the bound is approximate under threads
-        # One list extended in place by each word's ids (list += list, in C): about a
-        # quarter less time than list(chain.from_iterable(...)) over millions of words.
-        return reduce(iadd, map(cache.__getitem__, words), [])
+        return list(chain.from_iterable(map(cache.__getitem__, words)))
 
     def _initial_ids(self, word: str) -> list[int]:
         """The word spelled as initial symbol ids (bytes, or characters + </w>)."""
