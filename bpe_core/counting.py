@@ -458,6 +458,24 @@ def _process_context():
     return multiprocessing.get_context("spawn")
 
 
+def start_worker_server(workers: int | None = None) -> bool:
+    """Get ready to count in worker processes from threads: start the fork server they come from.
+
+    For a server, whose trainings run in threads (see :func:`_process_context`):
+    call it when the server starts, with the ``workers`` its trainings will ask
+    for, and the first training does not wait for the fork server.  Returns
+    whether one is starting (not for one worker or one core, nor where there
+    is no fork server).
+    """
+    workers = available_cores() if workers is None else max(1, int(workers))
+    if workers < 2 or "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    from .worker_start import start_fork_server
+
+    start_fork_server()
+    return True
+
+
 # --- worker-process side -------------------------------------------------
 
 _worker_job: CountJob | None = None

@@ -77,3 +77,13 @@ def forkserver_context() -> context.ForkServerContext:
     server_context = _ForkServerContext()
     server_context.set_forkserver_preload(["bpe_core.counting", __name__])
     return server_context
+
+
+def start_fork_server() -> None:
+    """Start the fork server now, in the background, rather than when the first pool of workers needs it.
+
+    It is a fresh interpreter importing ``bpe_core``: the first training of
+    a server waited 0.2-0.5 s for it.  This returns at once.
+    """
+    forkserver_context()  # sets what the fork server imports
+    forkserver.ensure_running()

@@ -27,6 +27,7 @@ from bpe_core import BPEError, BudgetExceeded, SpecialTokenError, Tokenizer, Tra
 from bpe_core import display, evaluation, inspection, interop, reference
 from bpe_core.atomic_files import place_files
 from bpe_core.base import StopCheck
+from bpe_core.counting import start_worker_server
 from bpe_core.tokenizer import truncate
 
 from . import schemas as s
@@ -73,6 +74,10 @@ class BPEService:
         self.store.remove_stale_temporaries()  # what a server killed mid-save left behind
         self._training: set[str] = set()
         self._training_lock = threading.Lock()
+        if config.dask is None:
+            # Trainings run in worker threads, so their counting processes come from a fork server:
+            # started now, in the background, the first training does not wait for it.
+            start_worker_server(config.training_workers)
 
     # --- helpers -------------------------------------------------------------
 
