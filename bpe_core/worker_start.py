@@ -13,8 +13,9 @@ server 1.5-2x as slow as in the engine alone.
 Counting workers need nothing from ``__main__`` (the job, the shards and
 the worker functions all live in :mod:`bpe_core.counting`), so here the
 main script is left out of the preparation data; the rest of the launch is
-``multiprocessing.popen_forkserver``'s own (unchanged from CPython 3.8 to
-3.14).  Only for POSIX systems, where the fork server exists.
+``multiprocessing.popen_forkserver``'s own (the same from CPython 3.8 to
+CPython's main branch as read in 2026-12; ``tests/test_worker_start.py``
+fails if a new Python changes it).  Only for POSIX systems, where the fork server exists.
 
 >>> context = forkserver_context()
 >>> context.get_start_method(), context.Process is WorkerProcess
