@@ -452,19 +452,38 @@ def _process_context():
     forking a process that runs other threads (a server) can copy a lock in
     its held state.  Such processes use ``forkserver`` where there is one:
     workers are forked from a small clean process that has imported only
-    this module.  ``spawn`` (the last resort) re-imports the caller's
-    ``__main__`` in every worker, which in the MCP server is the whole SDK:
-    that made training through the server about 30% slower than the engine
-    on a 22 MB corpus.
+    this module, and they skip the caller's ``__main__``
+    (:mod:`bpe_core.worker_start`).  ``spawn`` (the last resort) re-imports
+    the caller's ``__main__`` in every worker, which in the MCP server is
+    the whole SDK: that made training through the server about 30% slower
+    than the engine on a 22 MB corpus.
     """
     methods = multiprocessing.get_all_start_methods()
     if threading.active_count() == 1 and "fork" in methods:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        return context
+        from .worker_start import forkserver_context
+
+        return forkserver_context()
     return multiprocessing.get_context("spawn")
+
+
+def start_worker_server(workers: int | None = None) -> bool:
+    """Get ready to count in worker processes from threads: start the fork server they come from.
+
+    For a server, whose trainings run in threads (see :func:`_process_context`):
+    call it when the server starts, with the ``workers`` its trainings will ask
+    for, and the first training does not wait for the fork server.  Returns
+    whether one is starting (not for one worker or one core, nor where there
+    is no fork server).
+    """
+    workers = available_cores() if workers is None else max(1, int(workers))
+    if workers < 2 or "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    from .worker_start import start_fork_server
+
+    start_fork_server()
+    return True
 
 
 # --- worker-process side -------------------------------------------------
