@@ -452,20 +452,26 @@ def _process_context():
     forking a process that runs other threads (a server) can copy a lock in
     its held state.  Such processes use ``forkserver`` where there is one:
     workers are forked from a small clean process that has imported only
-    this module, and they skip the caller's ``__main__``
-    (:mod:`bpe_core.worker_start`).  ``spawn`` (the last resort) re-imports
-    the caller's ``__main__`` in every worker, which in the MCP server is
-    the whole SDK: that made training through the server about 30% slower
-    than the engine on a 22 MB corpus.
+    this module.  Python still has each of them re-run the caller's main
+    script (as ``__mp_main__``) before its first shard, so a program that
+    counts from threads keeps its main script light: the server's console
+    script imports only :mod:`server.console`, not the MCP SDK (importing
+    the SDK cost each worker 0.8-0.9 s of CPU on every training call).
+    ``spawn`` (the last resort) starts every worker from a fresh interpreter.
     """
     methods = multiprocessing.get_all_start_methods()
     if threading.active_count() == 1 and "fork" in methods:
         return multiprocessing.get_context("fork")
     if "forkserver" in methods:
-        from .worker_start import forkserver_context
-
-        return forkserver_context()
+        return _forkserver_context()
     return multiprocessing.get_context("spawn")
+
+
+def _forkserver_context():
+    """The ``forkserver`` start method, its server importing this module once for every worker."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["bpe_core.counting"])
+    return context
 
 
 def start_worker_server(workers: int | None = None) -> bool:
@@ -473,16 +479,17 @@ def start_worker_server(workers: int | None = None) -> bool:
 
     For a server, whose trainings run in threads (see :func:`_process_context`):
     call it when the server starts, with the ``workers`` its trainings will ask
-    for, and the first training does not wait for the fork server.  Returns
-    whether one is starting (not for one worker or one core, nor where there
-    is no fork server).
+    for, and the first training does not wait 0.2-0.5 s for the fork server (a
+    fresh interpreter importing ``bpe_core``).  Returns whether one is starting
+    (not for one worker or one core, nor where there is no fork server).
     """
     workers = available_cores() if workers is None else max(1, int(workers))
     if workers < 2 or "forkserver" not in multiprocessing.get_all_start_methods():
         return False
-    from .worker_start import start_fork_server
+    from multiprocessing import forkserver
 
-    start_fork_server()
+    _forkserver_context()
+    forkserver.ensure_running()
     return True
 
 

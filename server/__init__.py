@@ -17,9 +17,22 @@ Modules, one job each:
 * :mod:`server.stdio_transport` - stdio, answering lines that are not messages
 * :mod:`server.auth` - the optional bearer token for streamable HTTP
 * :mod:`server.demo` - ``mcp-server-bpe demo``
+* :mod:`server.console` - the console script's entry point
+
+Importing the package imports none of them (see :mod:`server.console`);
+``build_server`` and ``ServerConfig`` are loaded when first asked for.
 """
 
-from .app import build_server
-from .config import ServerConfig
-
 __all__ = ["build_server", "ServerConfig"]
+
+
+def __getattr__(name: str):
+    if name == "build_server":
+        from .app import build_server
+
+        return build_server
+    if name == "ServerConfig":
+        from .config import ServerConfig
+
+        return ServerConfig
+    raise AttributeError(f"module 'server' has no attribute {name!r}")
