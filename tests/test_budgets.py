@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import random
 import sys
+import threading
 import tracemalloc
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pytest
 from mcp import Client
 
 import bpe_core
+from bpe_core import training_pipeline
+from bpe_core.errors import TrainingCancelled
 from server import ServerConfig, build_server
 from server.config import Limits
 from server.storage import TokenizerStore
@@ -202,9 +205,26 @@ def test_the_tokenizer_cache_is_bounded_by_bytes_and_evicts_the_least_recent(tmp
 
 
 @pytest.mark.anyio
-async def test_trainings_beyond_the_limit_get_a_busy_error(tmp_path):
+async def test_trainings_beyond_the_limit_get_a_busy_error(tmp_path, monkeypatch):
     server = build_server(ServerConfig(data_dir=tmp_path / "data", limits=Limits(max_concurrent_trainings=2)))
     merging = {"one": anyio.Event(), "two": anyio.Event()}
+    # The first two trainings keep merging, by construction, until they are cancelled: a real merge loop
+    # could finish before the third call arrives (progress reaches the client at most every 0.5 s).
+    holding, never = threading.Event(), threading.Event()
+    holding.set()
+    learn_merges = training_pipeline.learn_merges
+
+    def learn_or_hold(*args, on_progress=None, should_stop=None, **kwargs):
+        merged = 0
+        while holding.is_set():
+            if should_stop():
+                raise TrainingCancelled("training was cancelled while merging")
+            merged += 1  # progress must rise to be sent
+            on_progress("merging", merged, 1_000_000)
+            never.wait(0.05)  # keep reporting, as the merge loop does, until released or cancelled
+        return learn_merges(*args, on_progress=on_progress, should_stop=should_stop, **kwargs)
+
+    monkeypatch.setattr(training_pipeline, "learn_merges", learn_or_hold)
 
     def on_progress_of(name):
         async def on_progress(progress, total, message):
@@ -215,8 +235,8 @@ async def test_trainings_beyond_the_limit_get_a_busy_error(tmp_path):
     async with Client(server) as client:
         async def long_training(name, scope):
             with scope:
-                await client.call_tool("train_bpe", {"name": name, "text": random_words(60_000, seed=len(name)),
-                                                     "vocab_size": 30_000}, progress_callback=on_progress_of(name))
+                await client.call_tool("train_bpe", {"name": name, "text": random_words(2_000, seed=len(name)),
+                                                     "vocab_size": 3_000}, progress_callback=on_progress_of(name))
 
         async with anyio.create_task_group() as group:
             scopes = {name: anyio.CancelScope() for name in merging}
@@ -233,6 +253,7 @@ async def test_trainings_beyond_the_limit_get_a_busy_error(tmp_path):
             assert taught.is_error and "busy" in taught.content[0].text
             for scope in scopes.values():
                 scope.cancel()
+        holding.clear()
         # Once the slots are free, training is served again.
         with anyio.fail_after(60):
             while True:
