@@ -630,12 +630,13 @@ def _files_exist(paths: list[str]) -> FileAccessError:
 
 
 def _training_progress(progress: Progress | None, clock: Callable[[], float] = time.monotonic):
-    """Adapt bpe_core's ``on_progress(phase, done, total)`` to one rising percentage, sent at most every
-    :data:`TRAINING_PROGRESS_INTERVAL` seconds and at the end of each phase."""
+    """Adapt bpe_core's ``on_progress(phase, done, total)`` to one rising percentage, sent at the start and
+    the end of each phase and in between at most every :data:`TRAINING_PROGRESS_INTERVAL` seconds."""
     if progress is None:
         return None
     last = [-1.0]
     last_sent = [-TRAINING_PROGRESS_INTERVAL]
+    last_phase = [""]
 
     def report(phase: str, done: int, total: int) -> None:
         fraction = done / total if total else 1.0
@@ -647,9 +648,11 @@ def _training_progress(progress: Progress | None, clock: Callable[[], float] = t
             message = f"merging: {done:,} of {total:,} merges"
         percent = round(percent, 2)
         now = clock()
-        # Progress notifications must increase.
-        if percent > last[0] and (fraction >= 1.0 or now - last_sent[0] >= TRAINING_PROGRESS_INTERVAL):
-            last[0], last_sent[0] = percent, now
+        # Progress notifications must increase.  The first of a phase goes out at once (a client learns
+        # that merging has started), and so does the end of each.
+        due = fraction >= 1.0 or phase != last_phase[0] or now - last_sent[0] >= TRAINING_PROGRESS_INTERVAL
+        if percent > last[0] and due:
+            last[0], last_sent[0], last_phase[0] = percent, now, phase
             progress(percent, 100.0, message)
 
     return report
