@@ -367,7 +367,8 @@ def count_words(
     ``reading`` says how (see :class:`CorpusReading`); the result is the
     same whatever the number of workers and the shard size.
     """
-    text_field, on_error, workers, dask = reading.text_field, reading.on_error, reading.workers, reading.dask
+    text_field, on_error, workers, dask, shard_bytes = (
+        reading.text_field, reading.on_error, reading.workers, reading.dask, reading.shard_bytes)
     texts = list(texts)
     files = check_corpus_files(files)
     check_text_field(text_field)
@@ -376,7 +377,7 @@ def count_words(
     if dask is not None:
         # Dask workers may run elsewhere, in another directory: they get absolute paths.
         files = [path if is_url(path) else path.absolute() for path in files]
-    shards = plan_shards(files, reading.shard_bytes or (DASK_SHARD_BYTES if dask is not None else SHARD_BYTES))
+    shards = plan_shards(files, shard_bytes or (DASK_SHARD_BYTES if dask is not None else SHARD_BYTES))
     text_bytes = [len(t.encode("utf-8", "surrogatepass")) if isinstance(t, str) else 0 for t in texts]
     total_bytes = sum(text_bytes) + sum(shard.size for shard in shards)  # bytes, as progress reports them
     workers = available_cores() if workers is None else max(1, int(workers))
@@ -470,7 +471,7 @@ def _process_context():
 def _forkserver_context():
     """The ``forkserver`` start method, its server importing this module once for every worker."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["bpe_core.counting"])
+    context.set_forkserver_preload([__name__])
     return context
 
 
@@ -488,7 +489,7 @@ def start_worker_server(workers: int | None = None) -> bool:
         return False
     from multiprocessing import forkserver
 
-    _forkserver_context()
+    _forkserver_context()  # says what the fork server imports
     forkserver.ensure_running()
     return True
 
