@@ -57,7 +57,7 @@ EXPLAIN_SYMBOLS_SHOWN = 20_000
 # Training progress as one percentage: counting words is usually quick next
 # to merging, so it gets the first 20 points.
 _COUNTING_SHARE = 20.0
-#: Fewest seconds between two progress notifications of a training, the end of each phase aside.  The engine
+#: Fewest seconds between two progress notifications of a training, the start and end of each phase aside.  The engine
 #: reports every 0.05 s, and the training thread waits while each notification goes through the event loop:
 #: on a busy 2-core machine that was 3-5 ms each, 0.3-0.5 s of a 22 MB training.
 TRAINING_PROGRESS_INTERVAL = 0.5
@@ -634,11 +634,10 @@ def _training_progress(progress: Progress | None, clock: Callable[[], float] = t
     the end of each phase and in between at most every :data:`TRAINING_PROGRESS_INTERVAL` seconds."""
     if progress is None:
         return None
-    last = [-1.0]
-    last_sent = [-TRAINING_PROGRESS_INTERVAL]
-    last_phase = [""]
+    last_percent, last_sent, last_phase = -1.0, -TRAINING_PROGRESS_INTERVAL, ""
 
     def report(phase: str, done: int, total: int) -> None:
+        nonlocal last_percent, last_sent, last_phase
         fraction = done / total if total else 1.0
         if phase == "counting":
             percent = _COUNTING_SHARE * fraction
@@ -650,9 +649,9 @@ def _training_progress(progress: Progress | None, clock: Callable[[], float] = t
         now = clock()
         # Progress notifications must increase.  The first of a phase goes out at once (a client learns
         # that merging has started), and so does the end of each.
-        due = fraction >= 1.0 or phase != last_phase[0] or now - last_sent[0] >= TRAINING_PROGRESS_INTERVAL
-        if percent > last[0] and due:
-            last[0], last_sent[0], last_phase[0] = percent, now, phase
+        due = fraction >= 1.0 or phase != last_phase or now - last_sent >= TRAINING_PROGRESS_INTERVAL
+        if percent > last_percent and due:
+            last_percent, last_sent, last_phase = percent, now, phase
             progress(percent, 100.0, message)
 
     return report
