@@ -31,17 +31,18 @@ def free_port() -> int:
 
 def start_http_server(
     data_dir: Path, log: Path, *flags: str, env: dict | None = None, timeout: float = 30,
-    stdout_log: Path | None = None,
+    stdout_log: Path | None = None, command: list[str] | None = None,
 ) -> tuple[subprocess.Popen, str, int]:
     """Start the server; returns ``(process, /mcp URL, port)`` once it accepts connections.
 
     stderr goes to ``log``, stdout to ``stdout_log`` (default: nowhere).
     ``env`` entries set to ``None`` are removed from the environment.
+    ``command`` starts the server (default: the console script).
     """
     port = free_port()
     with open(log, "wb") as stderr, open(stdout_log or os.devnull, "wb") as stdout:
         process = subprocess.Popen(
-            [str(SERVER_SCRIPT), "--transport", "streamable-http", "--host", "127.0.0.1", "--port", str(port),
+            [*(command or [str(SERVER_SCRIPT)]), "--transport", "streamable-http", "--host", "127.0.0.1", "--port", str(port),
              "--data-dir", str(data_dir), *flags],
             stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
             env={k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None},
@@ -141,9 +142,10 @@ def unread_request(port: int, message: dict, session: str | None, receive_buffer
     return raw
 
 
-def start(tmp_path: Path, *flags: str, env: dict | None = None) -> tuple[subprocess.Popen, str, int]:
+def start(tmp_path: Path, *flags: str, env: dict | None = None,
+          command: list[str] | None = None) -> tuple[subprocess.Popen, str, int]:
     """:func:`start_http_server` with its data and a fresh stderr log under ``tmp_path``."""
-    return start_http_server(tmp_path / "data", _fresh_log(tmp_path), *flags, env=env)
+    return start_http_server(tmp_path / "data", _fresh_log(tmp_path), *flags, env=env, command=command)
 
 
 def _fresh_log(tmp_path: Path) -> Path:

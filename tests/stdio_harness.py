@@ -8,6 +8,7 @@ Every wait is bounded; none is a measurement of speed.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import shutil
 import subprocess
@@ -35,12 +36,15 @@ def console_script() -> str:
 class StdioServer:
     """The server process, a thread collecting its stdout lines, and helpers."""
 
-    def __init__(self, data_dir: Path, root: Path, stderr_path: Path):
-        command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "server"]
+    def __init__(self, data_dir: Path, root: Path, stderr_path: Path, command: list[str] | None = None,
+                 env: dict | None = None):
+        """``command`` starts the server (default: the console script); ``env`` adds to the environment."""
+        if command is None:
+            command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "server"]
         self.stderr = open(stderr_path, "wb")
         self.process = subprocess.Popen(
             [*command, "--data-dir", str(data_dir), "--root", str(root)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env={**os.environ, **(env or {})},
         )
         self.lines: list[bytes] = []
         self.replies: dict = {}

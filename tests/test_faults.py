@@ -56,24 +56,6 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-class Launched(StdioServer):
-    """``StdioServer`` started through a Python launcher instead of the console script."""
-
-    def __init__(self, data_dir: Path, root: Path, stderr_path: Path, launcher: str, env: dict):
-        import queue
-        import subprocess
-        import threading
-
-        self.stderr = open(stderr_path, "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", launcher, "--data-dir", str(data_dir), "--root", str(root)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env={**os.environ, **env},
-        )
-        self.lines, self.replies, self.arrived, self.probes = [], {}, queue.Queue(), 0
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-
 def train(server, request_id, name, vocab_size=270, **extra) -> dict:
     result = call(server, request_id, "train_bpe", {"name": name, "text": TEXT, "vocab_size": vocab_size, **extra})
     assert result["isError"] is False, result["content"][0]["text"]
@@ -137,7 +119,8 @@ def test_sigkill_in_the_middle_of_training_loses_nothing_stored(tmp_path, dirs):
 def test_sigkill_in_the_middle_of_saving_keeps_the_previous_version(tmp_path, dirs):
     data, root = dirs
     marker = tmp_path / "saving-now"
-    server = Launched(data, root, tmp_path / "stderr.log", SLOW_SAVE_LAUNCHER, {"FAULT_MARKER": str(marker)})
+    server = StdioServer(data, root, tmp_path / "stderr.log", command=[sys.executable, "-c", SLOW_SAVE_LAUNCHER],
+                         env={"FAULT_MARKER": str(marker)})
     handshake(server)
     train(server, "t1", "keep")
     train(server, "t2", "stable", vocab_size=270)  # first save of "stable": not stalled

@@ -22,6 +22,7 @@ from mcp import Client
 
 import bpe_core
 from corpus_text import random_text
+from held_training import HELD_VOCAB_SIZE, HOLDING_SERVER
 from http_servers import start, stop
 from stdio_harness import StdioServer, call, handshake, merging_started, wait_for
 
@@ -29,10 +30,10 @@ SAMPLES = Path(__file__).resolve().parents[1] / "server" / "samples"
 SAMPLE_LINES = [line for name in ("en.txt", "zh.txt")
                 for line in (SAMPLES / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 BASE = {"name": "base", "text": "\n".join(SAMPLE_LINES), "vocab_size": 400}
-# Up to a million tokens from 1.5 MB of random words: minutes of merging (about 20,000 merges a second
-# here), ended by cancelling it once the encodes are answered.
-LONG_TRAINING = {"name": "long", "paths": ["random.txt"], "vocab_size": 1_000_000}
-LONG_TRAINING_FLAGS = ("--max-vocab-size", "1000000")
+# A million tokens from 1.5 MB of random words, in a server that holds such a training (the real merge loop,
+# started over whenever it ends) until it is cancelled once the encodes are answered: see held_training.py.
+LONG_TRAINING = {"name": "long", "paths": ["random.txt"], "vocab_size": HELD_VOCAB_SIZE}
+LONG_TRAINING_FLAGS = ("--max-vocab-size", str(HELD_VOCAB_SIZE))
 
 
 def long_training_root(tmp_path: Path) -> Path:
@@ -61,7 +62,7 @@ CALLS_PER_CLIENT = 50
 @pytest.mark.anyio
 async def test_concurrent_http_clients_during_training_all_get_correct_answers(tmp_path):
     root = long_training_root(tmp_path)
-    process, url, _ = start(tmp_path, "--root", str(root), *LONG_TRAINING_FLAGS)
+    process, url, _ = start(tmp_path, "--root", str(root), *LONG_TRAINING_FLAGS, command=HOLDING_SERVER)
     try:
         with anyio.fail_after(300):
             async with Client(url) as setup:
@@ -124,11 +125,11 @@ async def test_concurrent_http_clients_during_training_all_get_correct_answers(t
 BURST = 2000
 
 
-def test_stdio_burst_of_pipelined_encodes_during_training(tmp_path, monkeypatch):
+def test_stdio_burst_of_pipelined_encodes_during_training(tmp_path):
     root = long_training_root(tmp_path)
     data = tmp_path / "data"
-    monkeypatch.setenv("MCP_BPE_MAX_VOCAB_SIZE", LONG_TRAINING_FLAGS[1])
-    server = StdioServer(data, root, tmp_path / "stderr.log")
+    server = StdioServer(data, root, tmp_path / "stderr.log", command=HOLDING_SERVER,
+                         env={"MCP_BPE_MAX_VOCAB_SIZE": LONG_TRAINING_FLAGS[1]})
     try:
         handshake(server)
         assert call(server, "base", "train_bpe", BASE)["isError"] is False
